@@ -1,0 +1,34 @@
+"""Guard for staff pages: password AND a verified OTP device, then an optional role permission."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+
+def _redirect(name: str, request) -> HttpResponseRedirect:
+    return HttpResponseRedirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
+
+
+def staff_page(perm: str | None = None):
+    """Decorate a view: anonymous → login, password-only → OTP step, lacking ``perm`` → 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated:
+                return _redirect("accounts:login", request)
+            if not user.is_verified():
+                return _redirect("accounts:otp", request)
+            if perm is not None and not user.has_perm(perm):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

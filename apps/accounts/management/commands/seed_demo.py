@@ -1,0 +1,82 @@
+"""``manage.py seed_demo`` — demo data for the embedded default (``make run``). Safe to run again.
+
+First run: one demo user per role (random passwords, a confirmed TOTP device each) and a demo agent key,
+whose raw value is printed once. Later runs create nothing and print the same credentials again (except the
+agent key). Credentials are kept in ``var/demo-credentials.json`` (mode 0600, never committed).
+"""
+
+import json
+import os
+import secrets
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from apps.accounts import services
+from apps.accounts.constants import Role, Scope
+from apps.accounts.models import AgentKey, User
+from lexecon_site.env import var_dir
+
+DEMO_USERS = {
+    "demo_admin": Role.ADMIN,
+    "demo_officer": Role.COMPLIANCE_OFFICER,
+    "demo_reviewer": Role.REVIEWER,
+    "demo_auditor": Role.AUDITOR,
+}
+DEMO_AGENT = "demo-agent"
+DEMO_AGENT_SCOPES = [s.value for s in Scope]
+
+
+class Command(BaseCommand):
+    help = "Create demo users, their TOTP devices and a demo agent key (idempotent)."
+
+    def handle(self, *args, **options):
+        if not getattr(settings, "LEXECON_EMBEDDED", False):
+            raise CommandError("seed_demo only runs in the embedded default (settings.dev).")
+        credentials_path = var_dir() / "demo-credentials.json"
+        stored = json.loads(credentials_path.read_text()) if credentials_path.exists() else {}
+        with transaction.atomic():
+            for username, role in DEMO_USERS.items():
+                if User.objects.filter(username=username).exists():
+                    continue
+                password = secrets.token_urlsafe(12)
+                user = services.user_create(
+                    username=username, password=password, role=role, validate_password=False
+                )
+                device = services.totp_device_create(user=user, confirmed=True)
+                stored[username] = {
+                    "password": password,
+                    "role": role,
+                    "otpauth": device.config_url,
+                }
+            raw_key = None
+            if not AgentKey.objects.filter(name=DEMO_AGENT).exists():
+                raw_key = services.agent_key_create(
+                    name=DEMO_AGENT, scopes=DEMO_AGENT_SCOPES
+                ).raw_key
+        credentials_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(stored, handle, indent=2)
+        self._print(stored, raw_key)
+
+    def _print(self, stored: dict, raw_key: str | None) -> None:
+        out = self.stdout.write
+        out("")
+        out("Demo users (password, then a one-time code; `manage.py demo_totp USER` prints one):")
+        for username, info in stored.items():
+            if TOTPDevice.objects.filter(user__username=username).exists():
+                out(f"  {username:<14} role={info['role']:<19} password={info['password']}")
+        if raw_key:
+            out("")
+            out("Demo agent key (shown once, copy it now):")
+            out(f"  {raw_key}")
+        else:
+            out("")
+            out("The demo agent key was printed on the first run; make another with")
+            out(
+                "  .venv/bin/python manage.py create_agent_key my-agent --scopes decide,ledger:read"
+            )
+        out("")

@@ -1,0 +1,139 @@
+"""Writes for users, roles, MFA devices and agent API keys."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password as check_password
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from apps.accounts.constants import AGENT_KEY_PREFIX, DEFAULT_AGENT_SCOPES, Role, Scope
+from apps.accounts.models import AgentKey, BackupCode, BackupCodeDevice, User
+from apps.core.exceptions import InvalidInput
+
+BACKUP_CODE_COUNT = 10
+
+
+@dataclass(frozen=True)
+class IssuedAgentKey:
+    """A freshly created key: ``raw_key`` exists only here and is never stored."""
+
+    key: AgentKey
+    raw_key: str
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, password: str, role: str, email: str = "", validate_password: bool = True
+) -> User:
+    """Create a staff user holding exactly one role."""
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    if User.objects.filter(username=username).exists():
+        raise InvalidInput(f"User {username!r} already exists.")
+    user = User(username=username, email=email, is_staff=True, is_superuser=False)
+    if validate_password:
+        check_password(password, user)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    user_set_role(user=user, role=role)
+    return user
+
+
+def user_set_role(*, user: User, role: str) -> None:
+    """Replace the user's role group (groups are created by a data migration)."""
+    if role not in Role.values:
+        raise InvalidInput(f"Unknown role {role!r}.")
+    user.groups.set([Group.objects.get(name=role)])
+
+
+def totp_device_create(
+    *, user: User, name: str = "Authenticator app", confirmed: bool
+) -> TOTPDevice:
+    """Enrol a TOTP device (unconfirmed until the user proves a code during enrolment)."""
+    return TOTPDevice.objects.create(user=user, name=name, confirmed=confirmed)
+
+
+@transaction.atomic
+def backup_codes_regenerate(*, user: User) -> list[str]:
+    """Issue a new set of backup codes, invalidating the old set. Returns the codes once, in clear."""
+    device, _ = BackupCodeDevice.objects.get_or_create(
+        user=user, defaults={"name": "Backup codes", "confirmed": True}
+    )
+    device.codes.all().delete()
+    codes = []
+    for _ in range(BACKUP_CODE_COUNT):
+        raw = base64.b32encode(secrets.token_bytes(15)).decode()  # 120 bits, 24 characters
+        salt = secrets.token_hex(16)
+        BackupCode.objects.create(
+            device=device, salt=salt, code_hash=BackupCode.hash_code(salt, raw)
+        )
+        codes.append("-".join(raw[i : i + 4] for i in range(0, len(raw), 4)))
+    return codes
+
+
+def agent_key_create(
+    *,
+    name: str,
+    scopes: list[str] | tuple[str, ...] = DEFAULT_AGENT_SCOPES,
+    expires_at: datetime | None = None,
+    created_by: User | None = None,
+) -> IssuedAgentKey:
+    """Create an agent key; the raw key is returned once and only its hash is stored."""
+    scopes = sorted(set(scopes))
+    unknown = sorted(set(scopes) - set(Scope.values))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown scopes: {', '.join(unknown)}.", details={"allowed": list(Scope.values)}
+        )
+    if not name.strip():
+        raise InvalidInput("An agent key needs a name.")
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    key = AgentKey(
+        name=name.strip(),
+        prefix=prefix,
+        secret_hash=AgentKey.hash_secret(secret),
+        scopes=scopes,
+        expires_at=expires_at,
+        created_by=created_by,
+    )
+    key.full_clean()
+    key.save()
+    return IssuedAgentKey(key=key, raw_key=f"{AGENT_KEY_PREFIX}_{prefix}_{secret}")
+
+
+def agent_key_authenticate(*, raw_key: str) -> AgentKey | None:
+    """Find the key by its public prefix and compare the secret in constant time."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != AGENT_KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    key = AgentKey.objects.filter(prefix=parts[1][:16]).first()
+    if key is None:
+        AgentKey.hash_secret(parts[2])  # same work either way
+        return None
+    if not key.secret_matches(parts[2]) or not key.is_usable():
+        return None
+    return key
+
+
+def agent_key_touch(*, key: AgentKey, now: datetime) -> None:
+    """Record use without touching other columns (cheap, no full save)."""
+    AgentKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    key.last_used_at = now
+
+
+def agent_key_revoke(*, key: AgentKey, reason: str = "") -> AgentKey:
+    """Revoke at once: the next request with this key gets 401."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.revoked_reason = reason[:200]
+        key.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
+    return key

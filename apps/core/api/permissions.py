@@ -1,0 +1,57 @@
+"""Who may call an API view.
+
+Two kinds of principal reach the API: agents (``AgentKey`` bearer keys, with scopes) and staff (browser
+session with a verified OTP device, with role permissions). ``ScopeOrPermission`` admits an agent holding a
+scope or a staff user holding a permission; views name both.
+"""
+
+from __future__ import annotations
+
+from rest_framework.permissions import BasePermission
+
+from apps.accounts.principals import AgentPrincipal
+
+
+def is_agent(request) -> bool:
+    return isinstance(request.user, AgentPrincipal)
+
+
+def is_verified_staff(request) -> bool:
+    user = request.user
+    if isinstance(user, AgentPrincipal) or not getattr(user, "is_authenticated", False):
+        return False
+    verified = getattr(user, "is_verified", None)
+    return bool(user.is_active and verified is not None and verified())
+
+
+class IsVerifiedPrincipal(BasePermission):
+    """Any authenticated agent, or staff who passed the OTP step (default for every API view)."""
+
+    message = "Authenticate with an agent key, or sign in with password and one-time code."
+
+    def has_permission(self, request, view) -> bool:
+        return is_agent(request) or is_verified_staff(request)
+
+
+class ScopeOrPermission(BasePermission):
+    """Admit an agent key with ``scope`` or verified staff with permission ``perm``.
+
+    Use ``ScopeOrPermission.of("decide")`` or ``.of("ledger:read", "accounts.view_audit_logs")``.
+    """
+
+    scope: str | None = None
+    perm: str | None = None
+
+    @classmethod
+    def of(cls, scope: str | None, perm: str | None = None) -> type[ScopeOrPermission]:
+        return type(f"ScopeOrPermission[{scope},{perm}]", (cls,), {"scope": scope, "perm": perm})
+
+    def has_permission(self, request, view) -> bool:
+        if is_agent(request):
+            self.message = f"The agent key lacks the scope {self.scope!r}."
+            return self.scope is not None and request.user.has_scope(self.scope)
+        if is_verified_staff(request):
+            self.message = "Your role does not grant this action."
+            return self.perm is not None and request.user.has_perm(self.perm)
+        self.message = IsVerifiedPrincipal.message
+        return False

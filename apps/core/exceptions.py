@@ -1,0 +1,48 @@
+"""Application errors with stable codes. The API exception handler turns them into the error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApplicationError(Exception):
+    """Base class: ``code`` is stable and documented, ``status`` is the HTTP status the API answers."""
+
+    code = "application_error"
+    status = 400
+    default_message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+        self.message = message or self.default_message
+        self.details = details or {}
+        super().__init__(self.message)
+
+
+class InvalidInput(ApplicationError):
+    code = "invalid_input"
+    status = 400
+    default_message = "The request is not valid."
+
+
+class NotFound(ApplicationError):
+    code = "not_found"
+    status = 404
+    default_message = "Not found."
+
+
+class Conflict(ApplicationError):
+    code = "conflict"
+    status = 409
+    default_message = "The resource changed; the request conflicts with its current state."
+
+
+class PermissionDeniedError(ApplicationError):
+    code = "permission_denied"
+    status = 403
+    default_message = "You do not have permission to perform this action."
+
+
+class ServiceUnavailable(ApplicationError):
+    code = "service_unavailable"
+    status = 503
+    default_message = "A required service is unavailable; nothing was changed."

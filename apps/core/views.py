@@ -1,0 +1,60 @@
+"""Pages and Django-level error handlers.
+
+API routes answer errors in the JSON error shape (even for unknown routes); the human pages under
+``/admin/``, ``/accounts/`` and ``/oversight/`` get small HTML pages. No page ever shows a stack trace.
+"""
+
+from __future__ import annotations
+
+from django.shortcuts import render
+
+from apps.accounts import selectors as account_selectors
+from apps.accounts.decorators import staff_page
+from apps.core.api.exception_handler import error_response
+
+HTML_PREFIXES = ("/admin/", "/accounts/", "/oversight/", "/static/")
+
+
+def _wants_html(request) -> bool:
+    return request.path == "/" or request.path.startswith(HTML_PREFIXES)
+
+
+@staff_page("accounts.view_dashboard")
+def home(request):
+    return render(
+        request,
+        "core/home.html",
+        {"backup_codes_left": account_selectors.user_unused_backup_code_count(user=request.user)},
+    )
+
+
+def handler400(request, exception=None):
+    if _wants_html(request):
+        return render(request, "core/error.html", {"title": "Bad request"}, status=400)
+    return error_response(400, "bad_request", "The request is not valid.")
+
+
+def handler403(request, exception=None):
+    if _wants_html(request):
+        return render(request, "core/error.html", {"title": "Access denied"}, status=403)
+    return error_response(403, "permission_denied", "You do not have permission to do this.")
+
+
+def handler404(request, exception=None):
+    if _wants_html(request):
+        return render(request, "core/error.html", {"title": "Page not found"}, status=404)
+    return error_response(404, "not_found", f"No route matches {request.path!r}.")
+
+
+def handler500(request):
+    if _wants_html(request):
+        return render(request, "core/error.html", {"title": "Something went wrong"}, status=500)
+    return error_response(500, "internal_error", "An internal error occurred; nothing was changed.")
+
+
+def csrf_failure(request, reason=""):
+    if _wants_html(request):
+        return render(
+            request, "core/error.html", {"title": "Form expired, please retry"}, status=403
+        )
+    return error_response(403, "csrf_failed", "CSRF verification failed.")

@@ -1,0 +1,3 @@
+#!/bin/sh
+set -e
+exec celery -A lexecon_site beat --loglevel "${LEXECON_LOG_LEVEL:-INFO}"

@@ -1,0 +1,99 @@
+"""The only place that reads the process environment.
+
+Every ``LEXECON_*`` variable is documented in ``.env.example`` and ``docs/configuration.md``. Secrets that
+production needs have no default there: :func:`required` raises ``ImproperlyConfigured``. In the embedded
+default (``make run`` / tests) the Django secret key and the master key are generated once into ``var/``
+(mode 0600, never committed) so a fresh checkout runs with nothing configured.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def flag(name: str, default: bool = False) -> bool:
+    """Read a boolean variable (1/0, true/false, yes/no, on/off)."""
+    return env.bool(name, default=default)
+
+
+def text(name: str, default: str = "") -> str:
+    """Read a string variable, stripped."""
+    return env.str(name, default=default).strip()
+
+
+def integer(name: str, default: int) -> int:
+    """Read an integer variable; a malformed value is a configuration error, not a silent default."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def required(name: str) -> str:
+    """Read a mandatory secret; refuse to start without it."""
+    value = text(name)
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set (see docs/configuration.md)")
+    return value
+
+
+def local_secret(name: str, filename: str, nbytes: int = 48) -> str:
+    """Return ``name`` from the environment, else a random secret persisted under ``var/``.
+
+    Only the embedded default uses this; production settings call :func:`required` instead.
+    """
+    value = text(name)
+    if value:
+        return value
+    path = var_dir() / filename
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(nbytes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def var_dir() -> Path:
+    """Directory for local state of the embedded default (SQLite file, generated secrets)."""
+    return Path(text("LEXECON_VAR_DIR") or BASE_DIR / "var")
+
+
+def database_config(url: str, pool_size: int) -> dict:
+    """Turn ``LEXECON_DATABASE_URL`` into a Django DATABASES entry."""
+    if not (url.startswith(("postgresql://", "postgres://", "sqlite://"))):
+        raise ImproperlyConfigured(
+            "LEXECON_DATABASE_URL must start with postgresql:// or sqlite:///, "
+            f"got {url.split(':', 1)[0]!r}"
+        )
+    config = environ.Env.db_url_config(url)
+    if config["ENGINE"].endswith("postgresql"):
+        options = config.setdefault("OPTIONS", {})
+        if pool_size > 0:
+            options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
+            config["CONN_MAX_AGE"] = 0
+        else:
+            config["CONN_MAX_AGE"] = 60
+            config["CONN_HEALTH_CHECKS"] = True
+        options.setdefault("connect_timeout", 5)
+    else:
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return config

@@ -1,0 +1,23 @@
+"""Routes: the agent API at the product's public paths (DESIGN §12), the staff pages, operations."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from apps.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("apps.accounts.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    path("", include("django_prometheus.urls")),
+    path("", include("apps.core.api.urls")),
+    path("", include("apps.accounts.api.urls")),
+]
+
+handler400 = "apps.core.views.handler400"
+handler403 = "apps.core.views.handler403"
+handler404 = "apps.core.views.handler404"
+handler500 = "apps.core.views.handler500"

@@ -1,0 +1,59 @@
+"""``create_user`` and ``seed_demo`` as an operator runs them."""
+
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from apps.accounts.models import AgentKey, User
+
+
+@pytest.mark.django_db
+def test_create_user_with_totp_prints_otpauth_uri_last(monkeypatch):
+    monkeypatch.setenv("LEXECON_USER_PASSWORD", "a long enough passphrase 981")
+    out = io.StringIO()
+    call_command("create_user", "olivia", "--role", "compliance_officer", "--totp", stdout=out)
+    last = out.getvalue().strip().splitlines()[-1]
+    assert last.startswith("otpauth://totp/")
+    assert "olivia" in last
+    user = User.objects.get(username="olivia")
+    assert user.check_password("a long enough passphrase 981")
+    assert user.roles == ["compliance_officer"]
+    assert TOTPDevice.objects.get(user=user).confirmed is True
+
+
+@pytest.mark.django_db
+def test_create_user_rejects_weak_password_and_writes_nothing(monkeypatch):
+    monkeypatch.setenv("LEXECON_USER_PASSWORD", "short")
+    with pytest.raises(CommandError):
+        call_command("create_user", "weak", "--role", "reviewer")
+    assert not User.objects.filter(username="weak").exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEXECON_VAR_DIR", str(tmp_path))
+    with override_settings(LEXECON_EMBEDDED=True):
+        first, second = io.StringIO(), io.StringIO()
+        call_command("seed_demo", stdout=first)
+        call_command("seed_demo", stdout=second)
+    assert User.objects.filter(username__startswith="demo_").count() == 4
+    assert AgentKey.objects.filter(name="demo-agent").count() == 1
+    assert "lxk_" in first.getvalue()
+    assert "lxk_" not in second.getvalue()
+    stored = json.loads((tmp_path / "demo-credentials.json").read_text())
+    for username, info in stored.items():
+        assert f"password={info['password']}" in second.getvalue()
+        assert User.objects.get(username=username).check_password(info["password"])
+    assert (tmp_path / "demo-credentials.json").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_outside_embedded_mode():
+    with pytest.raises(CommandError):
+        call_command("seed_demo")
+    assert not User.objects.exists()

@@ -1,0 +1,60 @@
+"""Shared fixtures: users per role, verified (password + OTP) browser sessions, agent keys."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from rest_framework.test import APIClient
+
+from apps.accounts import services
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture
+def make_user(db):
+    """Create a staff user with a role and a confirmed TOTP device."""
+
+    def _make(username: str = "alice", role: str = "reviewer", *, totp: bool = True):
+        user = services.user_create(username=username, password=PASSWORD, role=role)
+        if totp:
+            services.totp_device_create(user=user, confirmed=True)
+        return user
+
+    return _make
+
+
+def verify_session(client: Client, user) -> Client:
+    """Log ``client`` in as ``user`` with a verified OTP device, as the two-step login does."""
+    client.force_login(user)
+    device = user.totpdevice_set.filter(confirmed=True).first()
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def verified_client(make_user):
+    """A browser-like client signed in with password and OTP, for a given role."""
+
+    def _client(role: str = "compliance_officer", username: str | None = None) -> Client:
+        user = make_user(username or f"user_{role}", role)
+        return verify_session(Client(), user)
+
+    return _client
+
+
+@pytest.fixture
+def agent_client(db):
+    """An API client authenticated with a fresh agent key holding ``scopes``."""
+
+    def _client(*scopes: str) -> APIClient:
+        issued = services.agent_key_create(name="test-agent", scopes=list(scopes) or ["decide"])
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw_key}")
+        client.agent_key = issued.key
+        return client
+
+    return _client
