@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
     path("", include("apps.core.api.urls")),
     path("", include("apps.accounts.api.urls")),
+    path("", include("apps.ledger.api.urls")),
 ]
 
 handler400 = "apps.core.views.handler400"

@@ -58,3 +58,30 @@ def agent_client(db):
         return client
 
     return _client
+
+
+_RSA_POOL: list = []
+_RSA_POOL_SIZE = 4
+
+
+@pytest.fixture(autouse=True)
+def _reuse_rsa_keys(monkeypatch):
+    """RSA-4096 generation costs ~0.5 s; tests draw real keys from a small pool generated once.
+
+    Every key is a genuine RSA-4096 key and consecutive calls return distinct keys, so rotation
+    tests still see a new key. Nothing about signing or verification is faked.
+    """
+    from apps.ledger import keys as keycrypto
+
+    real_generate = keycrypto.generate
+    counter = iter(range(10**9))
+
+    def generate(algorithm: str):
+        if algorithm != "RSA-PSS-4096":
+            return real_generate(algorithm)
+        index = next(counter) % _RSA_POOL_SIZE
+        while len(_RSA_POOL) <= index:
+            _RSA_POOL.append(real_generate(algorithm))
+        return _RSA_POOL[index]
+
+    monkeypatch.setattr(keycrypto, "generate", generate)

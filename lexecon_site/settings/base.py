@@ -26,6 +26,8 @@ USE_TZ = True
 
 # The public name of this deployment's log (checkpoint origin line) and token audience.
 LEXECON_ORIGIN = text("LEXECON_ORIGIN", "lexecon.example/ledger")
+# A checkpoint is signed after every this many entries (0 = only the periodic task / command).
+LEXECON_CHECKPOINT_EVERY = integer("LEXECON_CHECKPOINT_EVERY", 1000)
 
 INSTALLED_APPS = [
     "lexecon_site.admin_apps.LexeconAdminConfig",
@@ -44,6 +46,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "apps.core",
     "apps.accounts",
+    "apps.ledger",
 ]
 
 MIDDLEWARE = [
@@ -107,7 +110,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    "ledger-checkpoint": {
+        "task": "ledger.checkpoint",
+        "schedule": float(integer("LEXECON_CHECKPOINT_INTERVAL_SECONDS", 300)),
+    },
+}
 
 # --- Auth, MFA, lockout -------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class LedgerConfig(AppConfig):
+    name = "apps.ledger"
+    label = "ledger"
+    verbose_name = "Ledger"
+
+    def ready(self) -> None:
+        from apps.core import status_probes
+        from apps.ledger import selectors
+
+        status_probes.register_ledger_head(selectors.ledger_head_summary)

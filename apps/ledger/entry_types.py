@@ -1,0 +1,22 @@
+"""The one registry of ledger entry types. Each code is documented in docs/audit-and-ledger.md.
+
+A contract test fails on a duplicate or an undocumented code.
+"""
+
+from django.db import models
+
+
+class EntryType(models.TextChoices):
+    GENESIS = "ledger.genesis", "Ledger created"
+    POLICY_LOADED = "policy.loaded", "Policy version loaded"
+    POLICY_ACTIVATED = "policy.activated", "Policy version activated"
+    DECISION_MADE = "decision.made", "Decision made"
+    ESCALATION_CREATED = "escalation.created", "Escalation created"
+    ESCALATION_ACKNOWLEDGED = "escalation.acknowledged", "Escalation acknowledged"
+    ESCALATION_RESOLVED = "escalation.resolved", "Escalation resolved"
+    ESCALATION_EXPIRED = "escalation.expired", "Escalation expired"
+    OVERRIDE_EXECUTED = "override.executed", "Override executed"
+    TOKEN_REVOKED = "token.revoked", "Capability token revoked"
+    KEYS_ROTATED = "keys.rotated", "Signing keys rotated"
+    EXPORT_CREATED = "export.created", "Audit export created"
+    TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

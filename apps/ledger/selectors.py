@@ -1,0 +1,171 @@
+"""Reads of the ledger: entries, verification, proofs, checkpoints, published keys."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from django.conf import settings
+
+from apps.core.exceptions import InvalidInput, NotFound
+from apps.ledger import notes, tree
+from apps.ledger.keys import load_public
+from apps.ledger.models import ChainHead, Checkpoint, LedgerEntry, SigningKey
+from tools.verify_bundle import ChainVerifier, check_checkpoint, parse_note_key
+
+VERIFY_BATCH = 5000
+
+
+def ledger_size() -> int:
+    head = ChainHead.objects.filter(pk=1).values_list("seq", flat=True).first()
+    return 0 if head is None else head + 1
+
+
+def ledger_head_summary() -> dict[str, Any]:
+    """For ``/status``: size, head hash and the latest checkpoint size."""
+    head = ChainHead.objects.filter(pk=1).first()
+    latest = Checkpoint.objects.order_by("-tree_size").values_list("tree_size", flat=True).first()
+    return {
+        "size": (head.seq + 1) if head else 0,
+        "head_hash": head.entry_hash if head and head.seq >= 0 else None,
+        "latest_checkpoint_size": latest,
+    }
+
+
+def entry_as_dict(entry: LedgerEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "entry_type": entry.entry_type,
+        "timestamp": entry.timestamp,
+        "payload": json.loads(entry.payload),
+        "prev_hash": entry.prev_hash,
+        "entry_hash": entry.entry_hash,
+    }
+
+
+def entries_list(
+    *, offset: int = 0, limit: int = 100, entry_type: str | None = None
+) -> tuple[list[LedgerEntry], int]:
+    queryset = LedgerEntry.objects.order_by("seq").defer("leaf_hash")
+    if entry_type:
+        queryset = queryset.filter(entry_type=entry_type)
+    return list(queryset[offset : offset + limit]), queryset.count()
+
+
+def entry_get(*, seq: int) -> LedgerEntry:
+    entry = LedgerEntry.objects.filter(seq=seq).first()
+    if entry is None:
+        raise NotFound(f"No ledger entry with seq {seq}.")
+    return entry
+
+
+# --- Keys ---------------------------------------------------------------------------------------------
+
+
+def key_note_key(key: SigningKey) -> str:
+    name = (
+        settings.LEXECON_ORIGIN
+        if key.purpose == SigningKey.Purpose.CHECKPOINT
+        else (f"{settings.LEXECON_ORIGIN}/tokens")
+    )
+    return notes.note_key(name, load_public(key.public_key))
+
+
+def key_as_dict(key: SigningKey) -> dict[str, Any]:
+    return {
+        "kid": key.kid,
+        "algorithm": key.algorithm,
+        "purpose": key.purpose,
+        "public_key": base64.b64encode(bytes(key.public_key)).decode(),
+        "note_key": key_note_key(key),
+        "status": key.status,
+        "not_before": key.not_before.isoformat().replace("+00:00", "Z"),
+        "not_after": key.not_after.isoformat().replace("+00:00", "Z") if key.not_after else None,
+    }
+
+
+def keys_list(*, purpose: str = SigningKey.Purpose.CHECKPOINT) -> list[SigningKey]:
+    return list(SigningKey.objects.filter(purpose=purpose).order_by("created_at", "kid"))
+
+
+def checkpoint_verifier_keys():
+    """Every checkpoint key ever published (active and retired) as note verifier keys."""
+    return [parse_note_key(key_note_key(key)) for key in keys_list()]
+
+
+# --- Verification -------------------------------------------------------------------------------------
+
+
+def ledger_verify() -> dict[str, Any]:
+    """Recompute every hash and link, and the tree against every stored signed checkpoint.
+
+    Streams rows in batches (bounded memory). The report names the first bad ``seq`` and the kind of
+    failure (``hash_mismatch, broken_link, gap, truncated, root_mismatch, bad_signature`` …).
+    """
+    keys = checkpoint_verifier_keys()
+    checks = [
+        check_checkpoint(note, keys) for note in Checkpoint.objects.values_list("note", flat=True)
+    ]
+    # Rows carry the payload as its stored canonical text: no parse and re-encode per entry.
+    verifier = ChainVerifier(checks, origin=settings.LEXECON_ORIGIN, payload_as_text=True)
+    last = -1
+    rows = LedgerEntry.objects.order_by("seq").values_list(
+        "seq", "entry_type", "timestamp", "payload", "prev_hash", "entry_hash"
+    )
+    while True:
+        batch = list(rows.filter(seq__gt=last)[:VERIFY_BATCH])
+        if not batch:
+            break
+        last = batch[-1][0]
+        if not verifier.feed_many(batch):
+            break
+    return verifier.finish()
+
+
+# --- Proofs -------------------------------------------------------------------------------------------
+
+
+def _b64(values: list[bytes]) -> list[str]:
+    return [base64.b64encode(value).decode() for value in values]
+
+
+def inclusion_proof(*, seq: int, tree_size: int | None = None) -> dict[str, Any]:
+    size = ledger_size()
+    tree_size = size if tree_size is None else tree_size
+    if tree_size < 1 or tree_size > size:
+        raise InvalidInput(
+            f"tree_size must be between 1 and the ledger size {size}.",
+            details={"tree_size": tree_size, "ledger_size": size},
+        )
+    if seq < 0 or seq >= tree_size:
+        raise InvalidInput(
+            f"seq must be in [0, {tree_size}).", details={"seq": seq, "tree_size": tree_size}
+        )
+    leaf, proof = tree.inclusion_proof(seq, tree_size)
+    return {
+        "seq": seq,
+        "tree_size": tree_size,
+        "leaf_hash": base64.b64encode(leaf).decode(),
+        "proof": _b64(proof),
+    }
+
+
+def consistency_proof(*, first: int, second: int) -> dict[str, Any]:
+    size = ledger_size()
+    if not 1 <= first <= second <= size:
+        raise InvalidInput(
+            f"Need 1 <= first <= second <= ledger size ({size}).",
+            details={"first": first, "second": second, "ledger_size": size},
+        )
+    proof = tree.consistency_proof(first, second)
+    return {"first": first, "second": second, "proof": _b64(proof)}
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    return Checkpoint.objects.order_by("-tree_size").first()
+
+
+def checkpoints_list(*, offset: int = 0, limit: int = 100) -> tuple[list[Checkpoint], int]:
+    queryset = Checkpoint.objects.order_by("-tree_size")
+    return list(queryset[offset : offset + limit]), queryset.count()

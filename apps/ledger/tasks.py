@@ -1,0 +1,12 @@
+"""Periodic ledger work: checkpoints (every N entries via ``ledger_append``, and every few minutes)."""
+
+from celery import shared_task
+
+from apps.ledger import services
+
+
+@shared_task(name="ledger.checkpoint", acks_late=True)
+def ledger_checkpoint() -> int | None:
+    """Sign a checkpoint over every committed entry (idempotent: skips when nothing is new)."""
+    checkpoint = services.ledger_checkpoint_create()
+    return checkpoint.tree_size if checkpoint else None
