@@ -16,6 +16,9 @@ urlpatterns = [
     path("", include("apps.core.api.urls")),
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.ledger.api.urls")),
+    path("", include("apps.risk.api.urls")),
+    path("", include("apps.policies.api.urls")),
+    path("", include("apps.decisions.api.urls")),
 ]
 
 handler400 = "apps.core.views.handler400"

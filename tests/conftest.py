@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -10,6 +13,13 @@ from rest_framework.test import APIClient
 from apps.accounts import services
 
 PASSWORD = "correct horse battery staple 42"
+ROOT = Path(__file__).resolve().parents[1]
+# The README quick-start request: allowed under the demo policy.
+DEMO = {
+    "actor": "ai_agent:customer_service",
+    "action": "access_customer_data",
+    "context": {"purpose": "support_ticket", "data_sensitivity": "high"},
+}
 
 
 @pytest.fixture
@@ -85,3 +95,31 @@ def _reuse_rsa_keys(monkeypatch):
         return _RSA_POOL[index]
 
     monkeypatch.setattr(keycrypto, "generate", generate)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process caches (active policy pointer, token keys) must not leak between tests."""
+    from apps.policies.selectors import forget_active_cache
+    from apps.tokens.services import forget_cached_keys
+
+    forget_active_cache()
+    forget_cached_keys()
+    yield
+    forget_active_cache()
+    forget_cached_keys()
+
+
+@pytest.fixture
+def demo_policy(db):
+    """The demo policy (policies/examples/customer_service.json), loaded and active."""
+    from apps.policies import services as policy_services
+
+    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
+    return policy_services.policy_load(document=document, loaded_by="test", activate=True).version
+
+
+@pytest.fixture
+def agent(agent_client, demo_policy):
+    """An agent with ``decide`` and ``ledger:read``, the demo policy active."""
+    return agent_client("decide", "ledger:read")

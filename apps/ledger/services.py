@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -140,10 +142,74 @@ def _ensure_head() -> None:
         ChainHead.objects.get_or_create(pk=1)
 
 
-def _append_postgres(entry_type: str, text: str) -> AppendedEntry | None:
-    with connection.cursor() as cursor:
-        cursor.execute(_PG_APPEND, {"entry_type": entry_type, "payload": text})
-        row = cursor.fetchone()
+@dataclass(frozen=True)
+class LinkedRow:
+    """A row written together with its ledger entry, receiving the entry's seq, hash and timestamp.
+
+    On PostgreSQL it is inserted by the same statement as the entry (one round trip; the row and
+    the entry exist together or not at all, even in autocommit). Elsewhere it is saved right after
+    the entry inside the same transaction. A constraint violation on the row (e.g. a duplicate
+    idempotency key) therefore also prevents the entry.
+    """
+
+    instance: Any
+    seq_field: str = "ledger_seq"
+    hash_field: str = "ledger_entry_hash"
+    timestamp_field: str = "timestamp"
+
+    def linked_fields(self) -> tuple[str, str, str]:
+        return (self.seq_field, self.hash_field, self.timestamp_field)
+
+
+def _linked_cte(linked: LinkedRow) -> tuple[str, dict[str, Any]]:
+    """SQL for a data-modifying CTE that inserts ``linked.instance`` with values from ``ins``."""
+    quote = connection.ops.quote_name
+    model = linked.instance.__class__
+    opts = model._meta
+    by_name = {field.name: field for field in opts.concrete_fields}
+    names, exprs, params = [], [], {}
+    for index, field in enumerate(opts.concrete_fields):
+        if field.name in linked.linked_fields():
+            continue
+        value = field.get_db_prep_save(field.pre_save(linked.instance, True), connection)
+        key = f"linked_{index}"
+        params[key] = value
+        names.append(quote(field.column))
+        exprs.append(f"CAST(%({key})s AS {field.db_type(connection)})")
+    for source, name in zip(
+        ("seq", "entry_hash", "timestamp"), linked.linked_fields(), strict=True
+    ):
+        names.append(quote(by_name[name].column))
+        exprs.append(f"ins.{source}")
+    # Identifiers come from model metadata (quoted), values are bound parameters.
+    sql = f", linked AS (INSERT INTO {quote(opts.db_table)} ({', '.join(names)}) "
+    sql += f"SELECT {', '.join(exprs)} FROM ins)"  # noqa: S608
+    return sql, params
+
+
+def _execute_prepared(statement: str, params: dict[str, Any]) -> tuple | None:
+    """Run the append statement with server-side binding as a prepared statement.
+
+    Django's psycopg cursors bind parameters client-side, so PostgreSQL would parse and plan this
+    multi-CTE statement on every append (measured: most of its cost). Its text is constant, so a
+    prepared plan is reused for the life of the connection.
+    """
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, params, prepare=True)
+        return cursor.fetchone()
+
+
+def _append_postgres(
+    entry_type: str, text: str, linked: LinkedRow | None = None
+) -> AppendedEntry | None:
+    statement, params = _PG_APPEND, {"entry_type": entry_type, "payload": text}
+    if linked is not None:
+        cte, linked_params = _linked_cte(linked)
+        head, _ = statement.rsplit("SELECT seq, entry_hash, prev_hash, timestamp FROM ins", 1)
+        statement = head.rstrip() + cte + "\nSELECT seq, entry_hash, prev_hash, timestamp FROM ins"
+        params.update(linked_params)
+    row = _execute_prepared(statement, params)
     if row is None:
         return None
     seq, entry_hash, prev_hash, timestamp = row
@@ -158,10 +224,21 @@ def _append_postgres(entry_type: str, text: str) -> AppendedEntry | None:
     ).hexdigest()
     if expected != entry_hash:  # never continue with a hash an outside verifier would reject
         raise ServiceUnavailable("The ledger computed an unexpected hash; nothing was written.")
+    if linked is not None:
+        _fill_linked(linked, seq, entry_hash, timestamp)
     return AppendedEntry(seq, entry_hash, timestamp, entry_type)
 
 
-def _append_generic(entry_type: str, text: str) -> AppendedEntry:
+def _fill_linked(linked: LinkedRow, seq: int, entry_hash: str, timestamp: str) -> None:
+    instance = linked.instance
+    setattr(instance, linked.seq_field, seq)
+    setattr(instance, linked.hash_field, entry_hash)
+    setattr(instance, linked.timestamp_field, timestamp)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+def _append_generic(entry_type: str, text: str, linked: LinkedRow | None = None) -> AppendedEntry:
     head = ChainHead.objects.select_for_update().get(pk=1)
     seq = head.seq + 1
     timestamp = rfc3339_now()
@@ -183,6 +260,10 @@ def _append_generic(entry_type: str, text: str) -> AppendedEntry:
         leaf_hash=merkle.leaf_hash(data),
     )
     ChainHead.objects.filter(pk=1).update(seq=seq, entry_hash=entry_hash)
+    if linked is not None:
+        _fill_linked(linked, seq, entry_hash, timestamp)
+        linked.instance._state.adding = True
+        linked.instance.save(force_insert=True)
     return AppendedEntry(seq, entry_hash, timestamp, entry_type)
 
 
@@ -194,43 +275,46 @@ def _ensure_genesis() -> None:
         _append_generic(EntryType.GENESIS.value, _genesis_payload())
 
 
-def _append_one(entry_type: str, text: str) -> AppendedEntry:
+def _append_one(entry_type: str, text: str, linked: LinkedRow | None = None) -> AppendedEntry:
     if connection.vendor == "postgresql":
-        appended = _append_postgres(entry_type, text)
+        appended = _append_postgres(entry_type, text, linked)
         if appended is None:  # no head row yet, or an empty ledger without its genesis entry
             _ensure_genesis()
-            appended = _append_postgres(entry_type, text)
+            appended = _append_postgres(entry_type, text, linked)
         if appended is None:
             raise ServiceUnavailable("The ledger head is missing; nothing was written.")
         return appended
     _ensure_genesis()
-    return _append_generic(entry_type, text)
+    return _append_generic(entry_type, text, linked)
 
 
 def _genesis_payload() -> str:
     return payload_text({"origin": settings.LEXECON_ORIGIN, "format": "lexecon-ledger/1"})
 
 
-def ledger_append(*, entry_type: str, payload: dict[str, Any]) -> AppendedEntry:
+def ledger_append(
+    *, entry_type: str, payload: dict[str, Any], linked: LinkedRow | None = None
+) -> AppendedEntry:
     """Append one entry inside the caller's transaction and return its final seq and hash.
 
     Called inside ``transaction.atomic()`` the entry commits or rolls back with the caller's change.
     Called outside one on PostgreSQL, the single append statement is its own transaction, so the
     chain-head lock is held only inside the server (no round trip, no GIL hand-off while locked).
     The first append of a new ledger writes the genesis entry (seq 0) first. Every
-    ``LEXECON_CHECKPOINT_EVERY`` entries a checkpoint is scheduled for after the commit.
+    ``LEXECON_CHECKPOINT_EVERY`` entries a checkpoint is scheduled for after the commit. ``linked``
+    names a row to write together with the entry (see :class:`LinkedRow`).
     """
     if entry_type not in _ENTRY_TYPES or entry_type == EntryType.GENESIS:
         raise InvalidInput(f"Unknown ledger entry type {entry_type!r}.")
     text = payload_text(payload)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        appended = _append_postgres(entry_type, text)
+        appended = _append_postgres(entry_type, text, linked)
         if appended is None:
             with transaction.atomic():
-                appended = _append_one(entry_type, text)
+                appended = _append_one(entry_type, text, linked)
     else:
         with transaction.atomic():
-            appended = _append_one(entry_type, text)
+            appended = _append_one(entry_type, text, linked)
     every = settings.LEXECON_CHECKPOINT_EVERY
     if every > 0 and (appended.seq + 1) % every == 0:
         transaction.on_commit(_enqueue_checkpoint)
@@ -325,16 +409,24 @@ REQUIRED_KEYS = (
 )
 
 
-@transaction.atomic
 def signing_keys_ensure() -> list[SigningKey]:
-    """Generate, at first use, every active key the ledger and tokens need."""
+    """Generate, at first use, every active key the ledger and tokens need.
+
+    Safe under concurrency: the partial unique index allows one active key per purpose and
+    algorithm, so a process that loses the race gets an IntegrityError and uses the winner's key.
+    """
     created = []
     for purpose, algorithm in REQUIRED_KEYS:
-        active = SigningKey.objects.select_for_update().filter(
+        active = SigningKey.objects.filter(
             purpose=purpose, algorithm=algorithm, status=SigningKey.Status.ACTIVE
         )
-        if not active.exists():
-            created.append(signing_key_create(purpose=purpose, algorithm=algorithm))
+        if active.exists():
+            continue
+        try:
+            with transaction.atomic():
+                created.append(signing_key_create(purpose=purpose, algorithm=algorithm))
+        except (IntegrityError, ValidationError):  # another process created it a moment ago
+            continue
     return created
 
 

@@ -28,6 +28,19 @@ USE_TZ = True
 LEXECON_ORIGIN = text("LEXECON_ORIGIN", "lexecon.example/ledger")
 # A checkpoint is signed after every this many entries (0 = only the periodic task / command).
 LEXECON_CHECKPOINT_EVERY = integer("LEXECON_CHECKPOINT_EVERY", 1000)
+# Workers re-read the active policy pointer at most this often (seconds).
+LEXECON_POLICY_REFRESH_SECONDS = float(integer("LEXECON_POLICY_REFRESH_MS", 1000)) / 1000
+# Decisions at or above this risk score are escalated even when a rule permits them.
+LEXECON_RISK_ESCALATION_THRESHOLD = integer("LEXECON_RISK_ESCALATION_THRESHOLD", 80)
+# SLA hours per escalation priority (DESIGN §9 defaults: critical 2, high 8, medium 24, low 72).
+LEXECON_SLA_HOURS = {
+    "critical": integer("LEXECON_SLA_CRITICAL_HOURS", 2),
+    "high": integer("LEXECON_SLA_HIGH_HOURS", 8),
+    "medium": integer("LEXECON_SLA_MEDIUM_HOURS", 24),
+    "low": integer("LEXECON_SLA_LOW_HOURS", 72),
+}
+# Capability tokens live this long (seconds).
+LEXECON_TOKEN_LIFETIME_SECONDS = integer("LEXECON_TOKEN_LIFETIME_SECONDS", 300)
 
 INSTALLED_APPS = [
     "lexecon_site.admin_apps.LexeconAdminConfig",
@@ -46,7 +59,12 @@ INSTALLED_APPS = [
     "django_prometheus",
     "apps.core",
     "apps.accounts",
+    "apps.policies",
+    "apps.risk",
     "apps.ledger",
+    "apps.tokens",
+    "apps.escalations",
+    "apps.decisions",
 ]
 
 MIDDLEWARE = [
@@ -180,7 +198,7 @@ REST_FRAMEWORK = {
         "apps.accounts.authentication.StaffSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsVerifiedPrincipal"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -72,6 +73,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
+    elif isinstance(exc, OperationalError | InterfaceError):
+        logger.exception("database unavailable")
+        return Response(
+            error_body(
+                "service_unavailable",
+                "The database is unavailable; nothing was decided or written. Retry later.",
+            ),
+            status=503,
+            headers={"Retry-After": "5"},
+        )
     elif isinstance(exc, RequestDataTooBig):
         return Response(
             error_body("payload_too_large", "The request body is too large."), status=413

@@ -1,13 +1,15 @@
 """``manage.py seed_demo`` — demo data for the embedded default (``make run``). Safe to run again.
 
-First run: one demo user per role (random passwords, a confirmed TOTP device each) and a demo agent key,
-whose raw value is printed once. Later runs create nothing and print the same credentials again (except the
+First run: one demo user per role (random passwords, a confirmed TOTP device each), a demo agent key
+(its raw value printed once), the demo policy ``policies/examples/customer_service.json`` loaded and
+activated, signing keys and a first checkpoint. Later runs create nothing and print the same credentials again (except the
 agent key). Credentials are kept in ``var/demo-credentials.json`` (mode 0600, never committed).
 """
 
 import json
 import os
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -17,6 +19,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from apps.accounts import services
 from apps.accounts.constants import Role, Scope
 from apps.accounts.models import AgentKey, User
+from apps.ledger import services as ledger_services
+from apps.policies import selectors as policy_selectors
+from apps.policies import services as policy_services
 from lexecon_site.env import var_dir
 
 DEMO_USERS = {
@@ -56,6 +61,14 @@ class Command(BaseCommand):
                 raw_key = services.agent_key_create(
                     name=DEMO_AGENT, scopes=DEMO_AGENT_SCOPES
                 ).raw_key
+        demo_policy = Path(settings.BASE_DIR) / "policies" / "examples" / "customer_service.json"
+        loaded = policy_services.policy_load(
+            document=json.loads(demo_policy.read_text()), loaded_by="seed_demo", activate=False
+        )
+        if policy_selectors.active_version() is None:
+            policy_services.policy_activate(version=loaded.version, activated_by="seed_demo")
+        ledger_services.signing_keys_ensure()
+        ledger_services.ledger_checkpoint_create()
         credentials_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

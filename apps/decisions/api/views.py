@@ -1,0 +1,235 @@
+"""``POST /decide``, ``POST /decide/verify``, ``GET /decisions``, ``GET /decisions/{id}``,
+``POST /tokens/revoke`` and ``GET /tokens/keys``."""
+
+from __future__ import annotations
+
+import re
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.permissions import ScopeOrPermission, is_agent
+from apps.core.exceptions import InvalidInput, NotFound, PermissionDeniedError
+from apps.decisions import selectors
+from apps.decisions.api.serializers import DecideInput, RevokeInput, VerifyInput
+from apps.decisions.models import Decision
+from apps.decisions.services import DecideRequest, decision_make
+from apps.ledger import selectors as ledger_selectors
+from apps.ledger import services as ledger_services
+from apps.ledger.models import SigningKey
+from apps.risk.api.views import principal_label
+from apps.tokens import format as token_format
+from apps.tokens import services as tokens
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+ERRORS = {
+    400: OpenApiResponse(description="invalid request (error shape)"),
+    401: OpenApiResponse(description="missing or wrong agent key"),
+    403: OpenApiResponse(description="the key lacks the scope"),
+    409: OpenApiResponse(description="Idempotency-Key reused for a different request"),
+    413: OpenApiResponse(description="body too large"),
+    415: OpenApiResponse(description="not application/json"),
+    503: OpenApiResponse(description="database unavailable; nothing decided or written"),
+}
+
+
+def _agent_key_id(request) -> str | None:
+    return request.user.key_id if is_agent(request) else None
+
+
+class DecideApi(APIView):
+    permission_classes = [ScopeOrPermission.of("decide")]
+
+    @extend_schema(
+        operation_id="decide",
+        request=DecideInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Replays with the same key return the original answer and write nothing.",
+            )
+        ],
+        responses={200: OpenApiResponse(description="the decision"), **ERRORS},
+    )
+    def post(self, request):
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY_KEY.match(key):
+            raise InvalidInput("Idempotency-Key must be 1-200 visible ASCII characters.")
+        data = DecideInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        decide_request = DecideRequest(
+            actor=values["actor"],
+            action=values["action"],
+            resource=values.get("resource"),
+            data_classes=tuple(values.get("data_classes", ())),
+            context=values.get("context", {}),
+            ai_system=values.get("ai_system", ""),
+            request_id=values.get("request_id", "") or request.request_id,
+            risk_level=values.get("risk_level"),
+            policy_mode=values.get("policy_mode"),
+            risk_dimensions=values.get("risk_dimensions", {}),
+            tool=values.get("tool"),
+            user_intent=values.get("user_intent"),
+        )
+        made = decision_make(request=decide_request, agent_key=request.auth, idempotency_key=key)
+        headers = {"Idempotent-Replayed": "true"} if made.replayed else {}
+        return Response(selectors.decision_response(made.decision), headers=headers)
+
+
+class DecideVerifyApi(APIView):
+    permission_classes = [ScopeOrPermission.of("decide", "accounts.view_audit_logs")]
+
+    @extend_schema(
+        operation_id="decide_verify",
+        request=VerifyInput,
+        responses={
+            200: OpenApiResponse(description="{valid, reason, claims} or the proof"),
+            **ERRORS,
+        },
+    )
+    def post(self, request):
+        data = VerifyInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values.get("capability_token"):
+            check_action = "action" in values or "resource" in values
+            result = tokens.token_verify(
+                token=values["capability_token"],
+                actor=values.get("actor"),
+                action=values.get("action"),
+                resource=values.get("resource"),
+                check_action=check_action,
+            )
+            return Response(
+                {
+                    "valid": result.valid,
+                    "reason": result.reason,
+                    "message": result.message,
+                    "claims": result.claims,
+                }
+            )
+        decision = selectors.decision_get(
+            decision_id=values["decision_id"], agent_key_id=_agent_key_id(request)
+        )
+        checkpoint = ledger_selectors.checkpoint_latest()
+        if checkpoint is None or checkpoint.tree_size <= decision.ledger_seq:
+            checkpoint = ledger_services.ledger_checkpoint_create()
+        entry = ledger_selectors.entry_get(seq=decision.ledger_seq)
+        proof = ledger_selectors.inclusion_proof(
+            seq=decision.ledger_seq, tree_size=checkpoint.tree_size
+        )
+        return Response(
+            {
+                "decision_id": str(decision.pk),
+                "ledger_entry": ledger_selectors.entry_as_dict(entry),
+                "inclusion_proof": proof,
+                "checkpoint": checkpoint.note,
+            }
+        )
+
+
+class DecisionListApi(APIView):
+    permission_classes = [ScopeOrPermission.of("decide", "accounts.view_dashboard")]
+
+    class DecisionQuery(serializers.Serializer):
+        outcome = serializers.ChoiceField(
+            choices=["allowed", "denied", "escalated"], required=False
+        )
+        actor = serializers.CharField(max_length=200, required=False)
+        action = serializers.CharField(max_length=200, required=False)
+        since = serializers.DateTimeField(required=False)
+        until = serializers.DateTimeField(required=False)
+        offset = serializers.IntegerField(min_value=0, max_value=10**9, default=0)
+        limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+
+    @extend_schema(
+        operation_id="decisions_list",
+        parameters=[DecisionQuery],
+        responses={200: OpenApiResponse(description="{decisions, total}"), **ERRORS},
+    )
+    def get(self, request):
+        query = self.DecisionQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = dict(query.validated_data)
+        offset, limit = params.pop("offset"), params.pop("limit")
+        queryset = selectors.decision_list(agent_key_id=_agent_key_id(request), **params)
+        total = queryset.count()
+        return Response(
+            {
+                "decisions": [
+                    selectors.decision_detail(d) for d in queryset[offset : offset + limit]
+                ],
+                "total": total,
+            }
+        )
+
+
+class DecisionDetailApi(APIView):
+    permission_classes = [ScopeOrPermission.of("decide", "accounts.view_dashboard")]
+
+    @extend_schema(
+        operation_id="decisions_get",
+        responses={
+            200: OpenApiResponse(description="the decision, current outcome"),
+            404: OpenApiResponse(description="no such decision"),
+        },
+    )
+    def get(self, request, decision_id):
+        decision = selectors.decision_get(
+            decision_id=decision_id, agent_key_id=_agent_key_id(request)
+        )
+        return Response(selectors.decision_detail(decision))
+
+
+class TokenRevokeApi(APIView):
+    permission_classes = [ScopeOrPermission.of("decide", "accounts.resolve_escalation")]
+
+    @extend_schema(
+        operation_id="tokens_revoke",
+        request=RevokeInput,
+        responses={200: OpenApiResponse(description="{jti, revoked, ledger_seq}"), **ERRORS},
+    )
+    def post(self, request):
+        data = RevokeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if values.get("capability_token"):
+            try:
+                jti = token_format.parse(values["capability_token"]).claims["jti"]
+            except token_format.TokenError as exc:
+                raise InvalidInput(f"Not a capability token: {exc.message}.") from exc
+        else:
+            jti = values["jti"]
+        decision = Decision.objects.filter(token_jti=jti).first()
+        if decision is None:
+            raise NotFound("No token with that id was issued.")
+        if is_agent(request) and str(decision.agent_key_id) != request.user.key_id:
+            raise PermissionDeniedError("Agents can revoke only tokens issued to their own key.")
+        revoked = tokens.token_revoke(
+            jti=jti,
+            reason=values["reason"],
+            revoked_by=principal_label(request),
+            expires_at=decision.token_expires_at,
+        )
+        return Response({"jti": jti, "revoked": True, "ledger_seq": revoked.ledger_seq})
+
+
+class TokenKeysApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="tokens_keys",
+        auth=[],
+        responses={200: OpenApiResponse(description="{keys: [...]}")},
+    )
+    def get(self, request):
+        keys = ledger_selectors.keys_list(purpose=SigningKey.Purpose.TOKEN)
+        return Response({"keys": [ledger_selectors.key_as_dict(key) for key in keys]})

@@ -1,0 +1,66 @@
+"""Decisions answered by ``POST /decide``; each has exactly one ledger entry (``decision.made``)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Outcome(models.TextChoices):
+    ALLOWED = "allowed", "Allowed"
+    DENIED = "denied", "Denied"
+    ESCALATED = "escalated", "Escalated"
+
+
+class Decision(models.Model):
+    """One governance decision. Written together with its ledger entry (same statement or
+    transaction); ``ledger_seq``/``ledger_entry_hash``/``timestamp`` come from that entry.
+
+    The request context is personal-data-bearing, so it stays here (erasable) and the ledger holds
+    only ``context_commitment`` = SHA-256(salt ‖ canonical(context)).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent_key = models.ForeignKey(
+        "accounts.AgentKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=200, blank=True)
+    actor = models.CharField(max_length=200, db_index=True)
+    action = models.CharField(max_length=200, db_index=True)
+    resource = models.CharField(max_length=500, null=True, blank=True)
+    data_classes = models.JSONField(default=list)
+    ai_system = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, db_index=True)
+    reason = models.TextField()
+    reasons = models.JSONField(default=list)
+    controls = models.JSONField(default=list)
+    policy_version = models.CharField(max_length=64, blank=True)
+    risk_score = models.FloatField()
+    risk_level = models.CharField(max_length=8)
+    risk_dimensions = models.JSONField(default=dict)
+    capability_token = models.TextField(null=True, blank=True)
+    token_jti = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    token_expires_at = models.BigIntegerField(null=True, blank=True)
+    context = models.JSONField(null=True, blank=True)
+    context_salt = models.CharField(max_length=32, blank=True)
+    context_commitment = models.CharField(max_length=64, blank=True)
+    ledger_seq = models.BigIntegerField(unique=True)
+    ledger_entry_hash = models.CharField(max_length=64)
+    timestamp = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent_key", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="decisions_one_per_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action}: {self.outcome}"

@@ -1,0 +1,137 @@
+"""Reads of decisions, scoped to who asks, and the response shape of ``/decide``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.core.exceptions import NotFound
+from apps.decisions.models import Decision, Outcome
+from apps.decisions.services import LEGACY_DECISION
+
+
+def visible_decisions(*, agent_key_id: str | None) -> QuerySet[Decision]:
+    """Agents see the decisions made with their own key; staff (checked by the view) see all."""
+    queryset = Decision.objects.select_related("escalation")
+    if agent_key_id is not None:
+        queryset = queryset.filter(agent_key_id=agent_key_id)
+    return queryset
+
+
+def decision_get(*, decision_id: Any, agent_key_id: str | None) -> Decision:
+    decision = visible_decisions(agent_key_id=agent_key_id).filter(pk=decision_id).first()
+    if decision is None:
+        raise NotFound("No such decision.")
+    return decision
+
+
+def decision_list(
+    *,
+    agent_key_id: str | None,
+    outcome: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Decision]:
+    queryset = visible_decisions(agent_key_id=agent_key_id).order_by("-created_at", "-ledger_seq")
+    if outcome:
+        queryset = queryset.filter(outcome=outcome)
+    if actor:
+        queryset = queryset.filter(actor=actor)
+    if action:
+        queryset = queryset.filter(action=action)
+    if since:
+        queryset = queryset.filter(created_at__gte=since)
+    if until:
+        queryset = queryset.filter(created_at__lt=until)
+    return queryset
+
+
+def current_state(decision: Decision) -> dict[str, Any]:
+    """The outcome now: a resolved escalation decides; otherwise the original outcome."""
+    escalation = (
+        getattr(decision, "escalation", None) if decision.outcome == Outcome.ESCALATED else None
+    )
+    state = {
+        "outcome": decision.outcome,
+        "capability_token": decision.capability_token,
+        "status": "final",
+    }
+    if escalation is not None:
+        if escalation.status == escalation.Status.RESOLVED:
+            approved = escalation.resolution == escalation.Resolution.APPROVED
+            state["outcome"] = Outcome.ALLOWED if approved else Outcome.DENIED
+            state["capability_token"] = getattr(escalation, "capability_token", None)
+        elif escalation.status == escalation.Status.EXPIRED:
+            state["outcome"] = Outcome.DENIED
+        else:
+            state["status"] = "awaiting_human"
+    return state
+
+
+def decision_response(decision: Decision) -> dict[str, Any]:
+    """The ``POST /decide`` answer, a pure function of the stored row (so replays are identical)."""
+    escalation = (
+        getattr(decision, "escalation", None) if decision.outcome == Outcome.ESCALATED else None
+    )
+    outcome = decision.outcome
+    return {
+        "decision_id": str(decision.pk),
+        "outcome": outcome,
+        "reason": decision.reason,
+        # Fixed key order: PostgreSQL's jsonb re-orders keys, and replays must be byte-identical.
+        "reasons": [
+            {"rule_id": r.get("rule_id"), "effect": r.get("effect"), "message": r.get("message")}
+            for r in decision.reasons
+        ],
+        "policy_version": decision.policy_version or None,
+        "risk": {
+            "score": decision.risk_score,
+            "level": decision.risk_level,
+            "dimensions": dict(sorted(decision.risk_dimensions.items())),
+        },
+        "capability_token": decision.capability_token,
+        "escalation_id": str(escalation.pk) if escalation else None,
+        "ledger_entry_id": decision.ledger_seq,
+        "ledger_entry_hash": decision.ledger_entry_hash,
+        "timestamp": decision.timestamp,
+        "controls": decision.controls,
+        # Fields of the original Lexecon API, kept for existing clients.
+        "decision": LEGACY_DECISION[outcome],
+        "allowed": outcome == Outcome.ALLOWED,
+        "request_id": decision.request_id or None,
+    }
+
+
+def decision_detail(decision: Decision) -> dict[str, Any]:
+    """``GET /decisions/{id}``: the original answer plus the current state after humans acted."""
+    body = decision_response(decision)
+    state = current_state(decision)
+    body["original_outcome"] = decision.outcome
+    body["outcome"] = state["outcome"]
+    body["decision"] = LEGACY_DECISION[state["outcome"]]
+    body["allowed"] = state["outcome"] == Outcome.ALLOWED
+    body["capability_token"] = state["capability_token"]
+    body["status"] = state["status"]
+    body["actor"] = decision.actor
+    body["action"] = decision.action
+    body["resource"] = decision.resource
+    body["data_classes"] = decision.data_classes
+    escalation = (
+        getattr(decision, "escalation", None) if decision.outcome == Outcome.ESCALATED else None
+    )
+    body["escalation"] = (
+        {
+            "id": str(escalation.pk),
+            "status": escalation.status,
+            "resolution": escalation.resolution or None,
+            "priority": escalation.priority,
+            "sla_deadline": escalation.sla_deadline.isoformat().replace("+00:00", "Z"),
+        }
+        if escalation
+        else None
+    )
+    return body

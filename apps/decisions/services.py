@@ -1,0 +1,268 @@
+"""The ``/decide`` pipeline (DESIGN §5): policy → risk → outcome → token → decision row + ledger entry.
+
+The decision row and its single ``decision.made`` ledger entry are written together: on PostgreSQL by
+one statement (``ledger_append(linked=…)``), elsewhere in one transaction; an escalated decision adds its
+pending escalation in the same transaction. Nothing is returned to the agent unless that write
+committed, so there is never an allow without a ledger entry. Any failure before it (no active
+policy, evaluation trouble) yields ``denied``; a database failure yields 503 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.models import AgentKey
+from apps.core.exceptions import Conflict
+from apps.decisions.models import Decision, Outcome
+from apps.escalations.models import DEFAULT_SLA, Escalation, Priority
+from apps.ledger import services as ledger
+from apps.ledger.entry_types import EntryType
+from apps.policies import selectors as policies
+from apps.risk import scoring
+from apps.tokens import services as tokens
+from tools.verify_bundle import canonical_bytes
+
+LEGACY_DECISION = {Outcome.ALLOWED: "permit", Outcome.DENIED: "deny", Outcome.ESCALATED: "escalate"}
+MODE_STRICTNESS = {"permissive": 0, "strict": 1, "paranoid": 2}
+
+
+@dataclass(frozen=True)
+class DecideRequest:
+    """A validated ``/decide`` request (Lexecon aliases already mapped)."""
+
+    actor: str
+    action: str
+    resource: str | None = None
+    data_classes: tuple[str, ...] = ()
+    context: dict[str, Any] = field(default_factory=dict)
+    ai_system: str = ""
+    request_id: str = ""
+    risk_level: int | None = None
+    policy_mode: str | None = None
+    risk_dimensions: dict[str, float] = field(default_factory=dict)
+    tool: str | None = None
+    user_intent: str | None = None
+
+    def fingerprint(self) -> str:
+        """Hash of what was asked (``request_id`` excluded: it may be minted per HTTP request)."""
+        asked = asdict(self)
+        asked.pop("request_id")
+        return hashlib.sha256(canonical_bytes(_jsonable(asked))).hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class MadeDecision:
+    decision: Decision
+    replayed: bool
+
+
+def _sla(priority: str) -> timedelta:
+    hours = settings.LEXECON_SLA_HOURS.get(priority)
+    return timedelta(hours=hours) if hours is not None else DEFAULT_SLA[Priority(priority)]
+
+
+def _evaluate(request: DecideRequest) -> tuple[str, list[dict], str, list[str], list[dict]]:
+    """Outcome, reasons, policy version, controls and matched term metadata. Never raises."""
+    compiled = policies.active_compiled()
+    if compiled is None:
+        reason = {
+            "rule_id": "system:no-active-policy",
+            "effect": "deny",
+            "message": "No policy is active, so nothing is permitted (fail closed).",
+        }
+        return Outcome.DENIED, [reason], "", [], []
+    result = compiled.evaluate(
+        {
+            "actor": request.actor,
+            "action": request.action,
+            "resource": request.resource,
+            "data_classes": list(request.data_classes),
+            "context": request.context,
+        }
+    )
+    reasons = [reason.to_dict() for reason in result.reasons]
+    metadata = [term.metadata for term in result.matched_terms]
+    outcome = result.outcome
+    requested = request.policy_mode
+    if requested and MODE_STRICTNESS.get(requested, 0) > MODE_STRICTNESS.get(result.mode, 0):
+        # A caller may ask for a stricter mode than the policy's, never a looser one.
+        if requested == "paranoid" and outcome != Outcome.DENIED:
+            outcome = Outcome.DENIED
+            reasons.insert(
+                0,
+                {
+                    "rule_id": "mode:paranoid",
+                    "effect": "deny",
+                    "message": "The caller asked for paranoid mode: everything is denied.",
+                },
+            )
+        elif outcome == Outcome.ALLOWED and reasons and reasons[0]["rule_id"].startswith("mode:"):
+            outcome = Outcome.DENIED
+            reasons.insert(
+                0,
+                {
+                    "rule_id": "mode:strict",
+                    "effect": "deny",
+                    "message": "The caller asked for strict mode and no rule permits this.",
+                },
+            )
+    return outcome, reasons, result.policy_version, list(result.controls), metadata
+
+
+def decision_make(
+    *, request: DecideRequest, agent_key: AgentKey | None, idempotency_key: str | None = None
+) -> MadeDecision:
+    """Decide, mint a token when allowed, and write the decision with its ledger entry."""
+    fingerprint = request.fingerprint()
+    if idempotency_key:
+        existing = _existing(agent_key, idempotency_key, fingerprint)
+        if existing is not None:
+            return MadeDecision(existing, replayed=True)
+
+    outcome, reasons, policy_version, controls, metadata = _evaluate(request)
+    risk = scoring.assess(
+        term_metadata=metadata,
+        data_classes=request.data_classes,
+        risk_level=request.risk_level,
+        context=request.context,
+        caller_dimensions=request.risk_dimensions,
+    )
+    threshold = settings.LEXECON_RISK_ESCALATION_THRESHOLD
+    if outcome == Outcome.ALLOWED and risk.score >= threshold:
+        outcome = Outcome.ESCALATED
+        reasons.insert(
+            0,
+            {
+                "rule_id": "risk:auto-escalation",
+                "effect": "escalate",
+                "message": f"Risk score {risk.score} is at or above the escalation "
+                f"threshold {threshold}: a human must decide.",
+            },
+        )
+
+    decision_id = uuid.uuid4()
+    token = None
+    if outcome == Outcome.ALLOWED:
+        token = tokens.token_issue(
+            decision_id=str(decision_id),
+            actor=request.actor,
+            action=request.action,
+            resource=request.resource,
+        )
+    commitment, salt = ledger.commit_personal(request.context)
+    decision = Decision(
+        id=decision_id,
+        agent_key=agent_key,
+        idempotency_key=idempotency_key or None,
+        request_fingerprint=fingerprint,
+        request_id=request.request_id,
+        actor=request.actor,
+        action=request.action,
+        resource=request.resource,
+        data_classes=list(request.data_classes),
+        ai_system=request.ai_system,
+        outcome=outcome,
+        reason=reasons[0]["message"] if reasons else "",
+        reasons=reasons,
+        controls=controls,
+        policy_version=policy_version,
+        risk_score=risk.score,
+        risk_level=risk.level,
+        risk_dimensions=risk.dimensions,
+        capability_token=token.token if token else None,
+        token_jti=token.claims["jti"] if token else None,
+        token_expires_at=token.claims["exp"] if token else None,
+        context=request.context,
+        context_salt=salt,
+        context_commitment=commitment,
+    )
+    escalation = None
+    if outcome == Outcome.ESCALATED:
+        priority = risk.level if risk.level in Priority.values else Priority.MEDIUM
+        escalation = Escalation(
+            id=uuid.uuid4(),
+            decision=decision,
+            priority=priority,
+            sla_deadline=timezone.now() + _sla(priority),
+            reason=decision.reason[:500],
+        )
+    payload = {
+        "decision_id": str(decision_id),
+        "actor": request.actor,
+        "action": request.action,
+        "resource": request.resource,
+        "data_classes": sorted(request.data_classes),
+        "ai_system": request.ai_system,
+        "outcome": outcome,
+        "rules": [r["rule_id"] for r in reasons],
+        "policy_version": policy_version,
+        "risk": {"score": risk.score, "level": risk.level},
+        "context_commitment": commitment,
+        "token_jti": decision.token_jti,
+        "escalation": (
+            {
+                "id": str(escalation.id),
+                "priority": escalation.priority,
+                "sla_deadline": escalation.sla_deadline.isoformat(),
+            }
+            if escalation
+            else None
+        ),
+        "agent_key": agent_key.prefix if agent_key else None,
+        "actor_kind": "agent",
+        "request_id": request.request_id,
+    }
+    try:
+        if escalation is None:
+            ledger.ledger_append(
+                entry_type=EntryType.DECISION_MADE,
+                payload=payload,
+                linked=ledger.LinkedRow(decision),
+            )
+        else:
+            with transaction.atomic():
+                ledger.ledger_append(
+                    entry_type=EntryType.DECISION_MADE,
+                    payload=payload,
+                    linked=ledger.LinkedRow(decision),
+                )
+                escalation.save(force_insert=True)
+    except IntegrityError:
+        if idempotency_key:  # a concurrent request with the same key won the race
+            existing = _existing(agent_key, idempotency_key, fingerprint)
+            if existing is not None:
+                return MadeDecision(existing, replayed=True)
+        raise
+    return MadeDecision(decision, replayed=False)
+
+
+def _existing(agent_key: AgentKey | None, key: str, fingerprint: str) -> Decision | None:
+    existing = (
+        Decision.objects.select_related("escalation")
+        .filter(agent_key=agent_key, idempotency_key=key)
+        .first()
+    )
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used for a different request.",
+            details={"idempotency_key": key, "decision_id": str(existing.pk)},
+        )
+    return existing

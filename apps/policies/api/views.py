@@ -1,0 +1,189 @@
+"""Policy API: list, detail, load, activate, and dry-run evaluation (no ledger entry)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.permissions import ScopeOrPermission
+from apps.core.exceptions import InvalidInput
+from apps.policies import selectors, services
+from apps.risk.api.views import principal_label
+
+CanRead = ScopeOrPermission.of("policies:read", "accounts.view_dashboard")
+CanWrite = ScopeOrPermission.of("policies:write", "accounts.manage_policies")
+ERRORS = {
+    400: OpenApiResponse(description="invalid (error shape; details.errors lists every problem)"),
+    401: OpenApiResponse(description="not authenticated"),
+    403: OpenApiResponse(description="missing scope or permission"),
+    404: OpenApiResponse(description="no such version"),
+}
+
+
+def version_summary(version, active_hash: str | None) -> dict:
+    return {
+        "policy_id": str(version.pk),
+        "version_hash": version.version_hash,
+        "name": version.name,
+        "version": version.version,
+        "mode": version.mode,
+        "dialect": version.dialect,
+        "relations": version.relation_count,
+        "loaded_by": version.loaded_by,
+        "loaded_at": version.created_at.isoformat().replace("+00:00", "Z"),
+        "active": version.version_hash == active_hash,
+        "ledger_seq": version.ledger_seq,
+    }
+
+
+Summary = inline_serializer(
+    "PolicyVersionSummary",
+    {
+        "policy_id": serializers.UUIDField(),
+        "version_hash": serializers.CharField(),
+        "name": serializers.CharField(),
+        "version": serializers.CharField(),
+        "mode": serializers.CharField(),
+        "dialect": serializers.CharField(),
+        "relations": serializers.IntegerField(),
+        "loaded_by": serializers.CharField(),
+        "loaded_at": serializers.CharField(),
+        "active": serializers.BooleanField(),
+        "ledger_seq": serializers.IntegerField(allow_null=True),
+    },
+)
+
+
+class PolicyListApi(APIView):
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        operation_id="policies_list",
+        responses={
+            200: inline_serializer(
+                "PolicyList",
+                {
+                    "versions": Summary.__class__(many=True),
+                    "active": serializers.CharField(allow_null=True),
+                },
+            ),
+            **ERRORS,
+        },
+    )
+    def get(self, request):
+        active = selectors.active_version()
+        active_hash = active.version_hash if active else None
+        return Response(
+            {
+                "versions": [version_summary(v, active_hash) for v in selectors.versions_list()],
+                "active": active_hash,
+            }
+        )
+
+
+class PolicyDetailApi(APIView):
+    permission_classes = [CanRead]
+
+    @extend_schema(operation_id="policies_get", responses={200: Summary, **ERRORS})
+    def get(self, request, identifier: str):
+        version = selectors.version_get(identifier=identifier)
+        active = selectors.active_version()
+        body = version_summary(version, active.version_hash if active else None)
+        body["document"] = version.document
+        return Response(body)
+
+
+class PolicyLoadApi(APIView):
+    permission_classes = [CanWrite]
+
+    class PolicyLoadInput(serializers.Serializer):
+        policy = serializers.JSONField()
+        activate = serializers.BooleanField(default=False)
+
+    @extend_schema(
+        operation_id="policies_load",
+        request=PolicyLoadInput,
+        responses={
+            201: inline_serializer(
+                "PolicyLoaded",
+                {
+                    "policy_id": serializers.UUIDField(),
+                    "version_hash": serializers.CharField(),
+                    "active": serializers.BooleanField(),
+                    "created": serializers.BooleanField(),
+                },
+            ),
+            200: OpenApiResponse(description="the same document was loaded before"),
+            **ERRORS,
+        },
+    )
+    def post(self, request):
+        data = self.PolicyLoadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        loaded = services.policy_load(
+            document=data.validated_data["policy"],
+            loaded_by=principal_label(request),
+            activate=data.validated_data["activate"],
+        )
+        return Response(
+            {
+                "policy_id": str(loaded.version.pk),
+                "version_hash": loaded.version.version_hash,
+                "active": loaded.active,
+                "created": loaded.created,
+            },
+            status=201 if loaded.created else 200,
+        )
+
+
+class PolicyActivateApi(APIView):
+    permission_classes = [CanWrite]
+
+    @extend_schema(
+        operation_id="policies_activate",
+        request=None,
+        responses={200: Summary, **ERRORS},
+    )
+    def post(self, request, identifier: str):
+        version = selectors.version_get(identifier=identifier)
+        services.policy_activate(version=version, activated_by=principal_label(request))
+        return Response(version_summary(version, version.version_hash))
+
+
+class EvaluationInput(serializers.Serializer):
+    actor = serializers.CharField(max_length=200)
+    action = serializers.CharField(max_length=200)
+    resource = serializers.CharField(max_length=500, required=False, allow_null=True)
+    data_classes = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=50, required=False
+    )
+    context = serializers.DictField(required=False)
+
+
+class PolicyEvaluateApi(APIView):
+    """Dry run: evaluate a request against the active (or a named) version. Writes nothing."""
+
+    permission_classes = [CanRead]
+
+    class PolicyEvaluateInput(EvaluationInput):
+        policy_id = serializers.CharField(max_length=64, required=False)
+
+    @extend_schema(
+        operation_id="policies_evaluate",
+        request=PolicyEvaluateInput,
+        responses={200: OpenApiResponse(description="evaluation result"), **ERRORS},
+    )
+    def post(self, request):
+        data = self.PolicyEvaluateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        identifier = values.pop("policy_id", None)
+        if identifier:
+            compiled = selectors.compiled_for(selectors.version_get(identifier=identifier))
+        else:
+            compiled = selectors.active_compiled()
+            if compiled is None:
+                raise InvalidInput("No policy is active; load one with activate=true.")
+        return Response(compiled.evaluate(values).to_dict())

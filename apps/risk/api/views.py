@@ -1,0 +1,84 @@
+"""``POST /risks/assess`` and ``GET /risks/{id}``: standalone six-dimension assessments."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api.permissions import ScopeOrPermission
+from apps.core.exceptions import NotFound
+from apps.risk import scoring, services
+from apps.risk.models import RiskAssessment
+
+CanAssess = ScopeOrPermission.of("decide", "accounts.view_dashboard")
+
+
+class RiskOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    score = serializers.FloatField()
+    level = serializers.CharField()
+    dimensions = serializers.DictField(child=serializers.FloatField())
+    sources = serializers.DictField()
+    subject = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+def principal_label(request) -> str:
+    user = request.user
+    return getattr(user, "label", None) or f"user:{user.get_username()}"
+
+
+class RiskAssessApi(APIView):
+    permission_classes = [CanAssess]
+
+    class RiskAssessInput(serializers.Serializer):
+        dimensions = serializers.DictField(
+            child=serializers.FloatField(min_value=0, max_value=100), required=False
+        )
+        data_classes = serializers.ListField(
+            child=serializers.CharField(max_length=100), max_length=50, required=False
+        )
+        risk_level = serializers.IntegerField(min_value=1, max_value=5, required=False)
+        context = serializers.DictField(required=False)
+        actor = serializers.CharField(max_length=200, required=False)
+        action = serializers.CharField(max_length=200, required=False)
+
+        def validate_dimensions(self, value):
+            unknown = sorted(set(value) - set(scoring.DIMENSIONS))
+            if unknown:
+                raise serializers.ValidationError(
+                    f"unknown dimensions {unknown}; use {list(scoring.DIMENSIONS)}"
+                )
+            return value
+
+    @extend_schema(
+        operation_id="risks_assess",
+        request=RiskAssessInput,
+        responses={201: RiskOut, 400: OpenApiResponse(description="error shape")},
+    )
+    def post(self, request):
+        data = self.RiskAssessInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        assessment = services.risk_assessment_create(
+            assessed_by=principal_label(request),
+            dimensions=values.get("dimensions"),
+            data_classes=values.get("data_classes"),
+            risk_level=values.get("risk_level"),
+            context=values.get("context"),
+            subject={k: values[k] for k in ("actor", "action", "data_classes") if k in values},
+        )
+        return Response(RiskOut(assessment).data, status=201)
+
+
+class RiskDetailApi(APIView):
+    permission_classes = [CanAssess]
+
+    @extend_schema(operation_id="risks_get", responses={200: RiskOut, 404: OpenApiResponse()})
+    def get(self, request, assessment_id):
+        assessment = RiskAssessment.objects.filter(pk=assessment_id).first()
+        if assessment is None:
+            raise NotFound("No such risk assessment.")
+        return Response(RiskOut(assessment).data)

@@ -1,0 +1,154 @@
+"""Issue, verify and revoke capability tokens (format in ``apps.tokens.format``)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.core.exceptions import InvalidInput
+from apps.ledger import services as ledger
+from apps.ledger.entry_types import EntryType
+from apps.ledger.keys import load_public
+from apps.ledger.models import SigningKey
+from apps.tokens import format as token_format
+from apps.tokens.format import Reason, TokenError
+from apps.tokens.models import RevokedToken
+
+# The active signing key is re-read at most this often per process; a rotation takes effect within it.
+ACTIVE_KEY_TTL_SECONDS = 5.0
+_active: dict[str, Any] = {"expires": 0.0, "kid": None, "private": None}
+_public_keys: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    claims: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Verification:
+    valid: bool
+    reason: str
+    message: str
+    claims: dict[str, Any] | None
+
+
+def _signing_key() -> tuple[str, Any]:
+    now = time.monotonic()
+    if _active["private"] is None or now >= _active["expires"]:
+        key = ledger.active_signing_key(
+            purpose=SigningKey.Purpose.TOKEN, algorithm=SigningKey.Algorithm.ED25519
+        )
+        _active.update(
+            kid=key.kid,
+            private=ledger.signing_key_private(key),
+            expires=now + ACTIVE_KEY_TTL_SECONDS,
+        )
+    return _active["kid"], _active["private"]
+
+
+def forget_cached_keys() -> None:
+    """Drop cached keys (after a rotation in this process, and between tests)."""
+    _active.update(expires=0.0, kid=None, private=None)
+    _public_keys.clear()
+
+
+def token_issue(
+    *,
+    decision_id: str,
+    actor: str,
+    action: str,
+    resource: str | None,
+    now: int | None = None,
+    lifetime: int | None = None,
+) -> IssuedToken:
+    """Mint a token for exactly this actor/action/resource, valid ``LEXECON_TOKEN_LIFETIME_SECONDS``."""
+    kid, private = _signing_key()
+    issued_at = int(time.time()) if now is None else now
+    lifetime = settings.LEXECON_TOKEN_LIFETIME_SECONDS if lifetime is None else lifetime
+    claims = {
+        "v": token_format.VERSION,
+        "kid": kid,
+        "jti": secrets.token_hex(16),
+        "sub": actor,
+        "act": action,
+        "res": resource,
+        "aud": settings.LEXECON_ORIGIN,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "exp": issued_at + lifetime,
+        "decision_id": decision_id,
+        "action_hash": token_format.action_hash(actor=actor, action=action, resource=resource),
+    }
+    return IssuedToken(token_format.encode(claims, private), claims)
+
+
+def _public_key(kid: str):
+    key = _public_keys.get(kid)
+    if key is None:
+        row = SigningKey.objects.filter(kid=kid, purpose=SigningKey.Purpose.TOKEN).first()
+        if row is None:
+            raise TokenError(Reason.UNKNOWN_KID, "the token names a key we never issued")
+        key = load_public(row.public_key)
+        _public_keys[kid] = key
+    return key
+
+
+def token_verify(
+    *,
+    token: Any,
+    actor: str | None = None,
+    action: str | None = None,
+    resource: str | None = None,
+    check_action: bool = False,
+    now: int | None = None,
+) -> Verification:
+    """Check a presented token; never raises for a bad token, answers with a reason code."""
+    parsed = None
+    try:
+        parsed = token_format.parse(token)
+        token_format.verify_signature(parsed, _public_key(parsed.claims["kid"]))
+        token_format.check_claims(
+            parsed.claims,
+            now=int(time.time()) if now is None else now,
+            audience=settings.LEXECON_ORIGIN,
+            actor=actor,
+            action=action,
+            resource=resource,
+            check_action=check_action,
+        )
+        if RevokedToken.objects.filter(jti=parsed.claims["jti"]).exists():
+            raise TokenError(Reason.REVOKED, "the token has been revoked")
+    except TokenError as exc:
+        return Verification(False, exc.reason, exc.message, parsed.claims if parsed else None)
+    return Verification(True, Reason.VALID, "the token is valid", parsed.claims)
+
+
+@transaction.atomic
+def token_revoke(
+    *, jti: str, reason: str, revoked_by: str, expires_at: int | None = None
+) -> RevokedToken:
+    """Add ``jti`` to the revocation list (idempotent) and record it in the ledger."""
+    if not jti or len(jti) > 64:
+        raise InvalidInput("A token id (jti) is required.")
+    existing = RevokedToken.objects.filter(jti=jti).first()
+    if existing is not None:
+        return existing
+    appended = ledger.ledger_append(
+        entry_type=EntryType.TOKEN_REVOKED,
+        payload={"jti": jti, "reason": reason, "actor_label": revoked_by},
+    )
+    return RevokedToken.objects.create(
+        jti=jti,
+        reason=reason,
+        revoked_by=revoked_by,
+        expires_at=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
+        ledger_seq=appended.seq,
+    )

@@ -1,0 +1,21 @@
+"""URLs for the /decide load benchmark only: the product's URLs plus a bare one-INSERT view."""
+
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+
+
+@csrf_exempt
+def bare_insert(request):
+    """The floor to compare /decide with: parse nothing, one INSERT, a tiny JSON answer."""
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO bench_bare (note) VALUES (%s) RETURNING id", ["x"])
+        row_id = cursor.fetchone()[0]
+    return JsonResponse({"id": row_id})
+
+
+urlpatterns = [
+    path("bench/bare", bare_insert),
+    path("", include("lexecon_site.urls")),
+]

@@ -1,0 +1,212 @@
+"""Load benchmark of POST /decide: gunicorn (sync workers) + PostgreSQL, driven by wrk.
+
+    .venv/bin/python benchmarks/decide_load.py [--duration 20] [--connections 32] [--workers 2]
+
+Prints, with the exact wrk commands used:
+- /decide at ``--connections`` connections: requests/s, p50/p99, errors   [>= 1,000/s, p99 <= 50 ms, 0]
+- /decide at one connection: p50                                            [<= 2 ms]
+- a bare Django view doing one INSERT, same load, and the ratio decide/bare [>= 0.6]
+- the ledger verification afterwards                                         [valid]
+
+Uses (and recreates) the database ``lexecon_bench_decide`` on 127.0.0.1:5432. Needs Debian's wrk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEMO = {
+    "actor": "ai_agent:customer_service",
+    "action": "access_customer_data",
+    "context": {"purpose": "support_ticket", "data_sensitivity": "high"},
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--database", default="lexecon_bench_decide")
+    return parser.parse_args()
+
+
+def prepare(database: str, env: dict[str, str]) -> str:
+    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
+    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {database}"], check=True)
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {database}"], check=True)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from apps.accounts import services as accounts
+    from apps.ledger import services as ledger
+    from apps.policies import services as policies
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_bare (id bigserial PRIMARY KEY, note text)")
+    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
+    policies.policy_load(document=document, loaded_by="benchmark", activate=True)
+    ledger.signing_keys_ensure()
+    connection.close()
+    return accounts.agent_key_create(name="bench", scopes=["decide"]).raw_key
+
+
+def wrk(url: str, connections: int, duration: int, script: Path) -> tuple[str, dict]:
+    threads = min(2, connections)
+    command = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{duration}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    result = {"command": " ".join(command)}
+    result["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    for label in ("50%", "99%"):
+        match = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output)
+        value, unit = float(match.group(1)), match.group(2)
+        result[label] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    result["errors"] = int(non2xx.group(1)) if non2xx else 0
+    result["socket_errors"] = socket_errors.group(1) if socket_errors else "none"
+    result["requests"] = int(re.search(r"(\d+) requests in", output).group(1))
+    return output, result
+
+
+def lua(path: Path, body: str | None, headers: dict[str, str]) -> Path:
+    lines = ['wrk.method = "POST"']
+    if body is not None:
+        lines.append(f"wrk.body = {json.dumps(body)}")
+    for name, value in headers.items():
+        lines.append(f'wrk.headers["{name}"] = "{value}"')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def main() -> None:
+    args = parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    env = {
+        "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+        "LEXECON_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{args.database}",
+        "LEXECON_SECRET_KEY": secrets.token_urlsafe(64),
+        "LEXECON_MASTER_KEY": secrets.token_urlsafe(32),
+        "LEXECON_LOG_LEVEL": "WARNING",
+        "LEXECON_CHECKPOINT_EVERY": "1000",
+    }
+    os.environ.pop("LEXECON_REDIS_URL", None)
+    raw_key = prepare(args.database, env)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "lexecon_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "sync",
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=1)  # noqa: S310 - local server
+                break
+            except OSError:
+                time.sleep(0.2)
+        print(
+            f"gunicorn: {args.workers} sync workers; PostgreSQL; {os.cpu_count()} cores; "
+            f"wrk on the same machine"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            decide_script = lua(
+                Path(tmp) / "decide.lua",
+                json.dumps(DEMO),
+                {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"},
+            )
+            bare_script = lua(Path(tmp) / "bare.lua", None, {})
+            wrk(f"{base}/decide", 4, 3, decide_script)  # warm-up
+            wrk(f"{base}/bench/bare", 4, 3, bare_script)
+            _, single = wrk(f"{base}/decide", 1, 10, decide_script)
+            _, loaded = wrk(f"{base}/decide", args.connections, args.duration, decide_script)
+            _, bare = wrk(f"{base}/bench/bare", args.connections, args.duration, bare_script)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+    print(
+        f"\n/decide, 1 connection, 10 s:   p50 {single['50%']:.2f} ms, p99 {single['99%']:.2f} ms"
+        f", {single['rps']:.0f} req/s   [target p50 <= 2 ms]"
+    )
+    print(f"  {single['command']}")
+    print(
+        f"/decide, {args.connections} connections, {args.duration} s: {loaded['rps']:.0f} req/s, "
+        f"p50 {loaded['50%']:.2f} ms, p99 {loaded['99%']:.2f} ms, {loaded['requests']} requests, "
+        f"errors {loaded['errors']} (socket: {loaded['socket_errors']})   "
+        f"[target >= 1,000/s, p99 <= 50 ms, 0 errors]"
+    )
+    print(f"  {loaded['command']}")
+    print(
+        f"bare one-INSERT view, same load: {bare['rps']:.0f} req/s, p50 {bare['50%']:.2f} ms, "
+        f"p99 {bare['99%']:.2f} ms, errors {bare['errors']}"
+    )
+    print(f"  {bare['command']}")
+    print(f"decide / bare = {loaded['rps'] / bare['rps']:.2f}   [target >= 0.6]")
+
+    from django.db import connection
+
+    from apps.decisions.models import Decision
+    from apps.ledger import selectors
+
+    connection.close()
+    started = time.perf_counter()
+    report = selectors.ledger_verify()
+    print(
+        f"ledger afterwards: {report['entries_checked']} entries, {Decision.objects.count()} "
+        f"decisions, valid={report['valid']} ({time.perf_counter() - started:.1f} s to verify)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""T12: 200 concurrent /decide calls (20 connections x 10) against a real gunicorn on PostgreSQL.
+
+Every 200 answer has exactly one ledger entry, seq is contiguous, no fork, the ledger verifies, and
+there are no 5xx. Marked ``live``; CI runs it in the PostgreSQL pass.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from apps.accounts import services as accounts
+from apps.decisions.models import Decision
+from apps.ledger import selectors
+from apps.ledger.models import LedgerEntry
+from apps.policies import services as policies
+from tests.conftest import DEMO
+from tests.ledger.conftest import ledger_transactional_db  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.live
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn(ledger_transactional_db):  # noqa: F811
+    if connection.vendor != "postgresql":
+        pytest.skip("the live-server test runs on PostgreSQL")
+    db = connection.settings_dict
+    url = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "lexecon_site.settings.test",
+        "LEXECON_DATABASE_URL": url,
+        "LEXECON_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "lexecon_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--worker-class",
+            "sync",
+            "--timeout",
+            "60",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
+    yield port
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_t12_two_hundred_concurrent_decisions(gunicorn):
+    assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
+    policies.policy_load(document=document, loaded_by="test", activate=True)
+    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
+    results: list[tuple[int, dict]] = []
+    lock = threading.Lock()
+
+    def worker(number: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", gunicorn, timeout=30)
+        for index in range(10):
+            body = {**DEMO, "request_id": f"w{number}-{index}"}
+            conn.request(
+                "POST",
+                "/decide",
+                json.dumps(body),
+                {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"},
+            )
+            response = conn.getresponse()
+            data = json.loads(response.read())
+            with lock:
+                results.append((response.status, data))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert len(results) == 200
+    assert {status for status, _ in results} == {200}
+    seqs = [data["ledger_entry_id"] for _, data in results]
+    assert len(set(seqs)) == 200
+    assert len({data["decision_id"] for _, data in results}) == 200
+    for _, data in results:
+        entry = LedgerEntry.objects.get(seq=data["ledger_entry_id"])
+        assert entry.entry_hash == data["ledger_entry_hash"]
+        assert json.loads(entry.payload)["decision_id"] == data["decision_id"]
+    assert Decision.objects.count() == 200
+    rows = list(LedgerEntry.objects.order_by("seq").values_list("seq", "prev_hash"))
+    assert [seq for seq, _ in rows] == list(range(len(rows)))
+    assert len({prev for _, prev in rows}) == len(rows)
+    report = selectors.ledger_verify()
+    assert report["valid"] is True
