@@ -161,19 +161,25 @@ class LinkedRow:
         return (self.seq_field, self.hash_field, self.timestamp_field)
 
 
-def _linked_cte(linked: LinkedRow) -> tuple[str, dict[str, Any]]:
-    """SQL for a data-modifying CTE that inserts ``linked.instance`` with values from ``ins``."""
-    quote = connection.ops.quote_name
+_LINKED_SQL: dict[tuple[type, tuple[str, str, str]], tuple[str, list[tuple[Any, str]]]] = {}
+
+
+def _linked_template(linked: LinkedRow) -> tuple[str, list[tuple[Any, str]]]:
+    """The CTE text for a model (built once per process) and the fields it binds."""
     model = linked.instance.__class__
+    cache_key = (model, linked.linked_fields())
+    cached = _LINKED_SQL.get(cache_key)
+    if cached is not None:
+        return cached
+    quote = connection.ops.quote_name
     opts = model._meta
     by_name = {field.name: field for field in opts.concrete_fields}
-    names, exprs, params = [], [], {}
+    names, exprs, bound = [], [], []
     for index, field in enumerate(opts.concrete_fields):
         if field.name in linked.linked_fields():
             continue
-        value = field.get_db_prep_save(field.pre_save(linked.instance, True), connection)
         key = f"linked_{index}"
-        params[key] = value
+        bound.append((field, key))
         names.append(quote(field.column))
         exprs.append(f"CAST(%({key})s AS {field.db_type(connection)})")
     for source, name in zip(
@@ -184,6 +190,18 @@ def _linked_cte(linked: LinkedRow) -> tuple[str, dict[str, Any]]:
     # Identifiers come from model metadata (quoted), values are bound parameters.
     sql = f", linked AS (INSERT INTO {quote(opts.db_table)} ({', '.join(names)}) "
     sql += f"SELECT {', '.join(exprs)} FROM ins)"  # noqa: S608
+    _LINKED_SQL[cache_key] = (sql, bound)
+    return sql, bound
+
+
+def _linked_cte(linked: LinkedRow) -> tuple[str, dict[str, Any]]:
+    """SQL for a data-modifying CTE that inserts ``linked.instance`` with values from ``ins``."""
+    sql, bound = _linked_template(linked)
+    instance = linked.instance
+    params = {
+        key: field.get_db_prep_save(field.pre_save(instance, True), connection)
+        for field, key in bound
+    }
     return sql, params
 
 
