@@ -100,14 +100,15 @@ def _reuse_rsa_keys(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     """Per-process caches (active policy pointer, token keys) must not leak between tests."""
+    from apps.accounts.services import forget_verified_keys
     from apps.policies.selectors import forget_active_cache
     from apps.tokens.services import forget_cached_keys
 
-    forget_active_cache()
-    forget_cached_keys()
+    for forget in (forget_active_cache, forget_cached_keys, forget_verified_keys):
+        forget()
     yield
-    forget_active_cache()
-    forget_cached_keys()
+    for forget in (forget_active_cache, forget_cached_keys, forget_verified_keys):
+        forget()
 
 
 @pytest.fixture

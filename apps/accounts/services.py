@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password as check_password
 from django.db import transaction
@@ -110,17 +113,37 @@ def agent_key_create(
     return IssuedAgentKey(key=key, raw_key=f"{AGENT_KEY_PREFIX}_{prefix}_{secret}")
 
 
+# Verified keys are remembered per process for LEXECON_AGENT_KEY_CACHE_SECONDS (default 2 s), keyed by
+# the SHA-256 of the whole raw key: a busy agent then costs no database round trip per request.
+# Revoking in this process forgets the key at once; other workers notice within the TTL.
+_verified: dict[str, tuple[AgentKey, float]] = {}
+
+
+def forget_verified_keys() -> None:
+    _verified.clear()
+
+
 def agent_key_authenticate(*, raw_key: str) -> AgentKey | None:
     """Find the key by its public prefix and compare the secret in constant time."""
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != AGENT_KEY_PREFIX or not parts[1] or not parts[2]:
         return None
+    ttl = settings.LEXECON_AGENT_KEY_CACHE_SECONDS
+    fingerprint = hashlib.sha256(raw_key.encode()).hexdigest()
+    cached = _verified.get(fingerprint) if ttl > 0 else None
+    if cached is not None and cached[1] > time.monotonic():
+        return cached[0] if cached[0].is_usable() else None
     key = AgentKey.objects.filter(prefix=parts[1][:16]).first()
     if key is None:
         AgentKey.hash_secret(parts[2])  # same work either way
         return None
     if not key.secret_matches(parts[2]) or not key.is_usable():
+        _verified.pop(fingerprint, None)
         return None
+    if ttl > 0:
+        if len(_verified) > 10_000:
+            _verified.clear()
+        _verified[fingerprint] = (key, time.monotonic() + ttl)
     return key
 
 
@@ -132,6 +155,7 @@ def agent_key_touch(*, key: AgentKey, now: datetime) -> None:
 
 def agent_key_revoke(*, key: AgentKey, reason: str = "") -> AgentKey:
     """Revoke at once: the next request with this key gets 401."""
+    forget_verified_keys()
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.revoked_reason = reason[:200]

@@ -39,6 +39,9 @@ LEXECON_SLA_HOURS = {
     "medium": integer("LEXECON_SLA_MEDIUM_HOURS", 24),
     "low": integer("LEXECON_SLA_LOW_HOURS", 72),
 }
+# Verified agent keys are remembered per worker this long (0 disables); revocation reaches other
+# workers within it.
+LEXECON_AGENT_KEY_CACHE_SECONDS = float(integer("LEXECON_AGENT_KEY_CACHE_MS", 2000)) / 1000
 # Capability tokens live this long (seconds).
 LEXECON_TOKEN_LIFETIME_SECONDS = integer("LEXECON_TOKEN_LIFETIME_SECONDS", 300)
 
@@ -133,6 +136,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.checkpoint",
         "schedule": float(integer("LEXECON_CHECKPOINT_INTERVAL_SECONDS", 300)),
     },
+    "escalations-sla": {"task": "escalations.check_sla", "schedule": 60.0},
 }
 
 # --- Auth, MFA, lockout -------------------------------------------------------------------------------

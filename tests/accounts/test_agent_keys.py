@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -78,9 +80,23 @@ def test_expired_key_is_refused():
     )
     client = bearer(issued.raw_key)
     assert client.get("/status").status_code == 200
-    AgentKey.objects.filter(pk=issued.key.pk).update(
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    with time_machine.travel(timezone.now() + timedelta(seconds=31)):
+        response = client.get("/status")
+    assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_revocation_by_another_worker_is_noticed_within_the_cache_ttl(settings):
+    settings.LEXECON_AGENT_KEY_CACHE_SECONDS = 0.2
+    issued = services.agent_key_create(name="bot", scopes=["decide"])
+    client = bearer(issued.raw_key)
+    assert client.get("/status").status_code == 200
+    # Another worker revokes: this process's memory is not told.
+    AgentKey.objects.filter(pk=issued.key.pk).update(revoked_at=timezone.now())
+    deadline = time.monotonic() + 2
+    while client.get("/status").status_code == 200:
+        assert time.monotonic() < deadline, "revocation not noticed within the TTL"
+        time.sleep(0.05)
     assert client.get("/status").status_code == 401
 
 

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from apps.core.api.permissions import ScopeOrPermission, is_agent
 from apps.core.exceptions import InvalidInput, NotFound, PermissionDeniedError
 from apps.decisions import selectors
-from apps.decisions.api.serializers import DecideInput, RevokeInput, VerifyInput
+from apps.decisions.api.serializers import DecideInput, RevokeInput, VerifyInput, parse_decide
 from apps.decisions.models import Decision
 from apps.decisions.services import DecideRequest, decision_make
 from apps.ledger import selectors as ledger_selectors
@@ -61,9 +61,7 @@ class DecideApi(APIView):
         key = request.headers.get("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY_KEY.match(key):
             raise InvalidInput("Idempotency-Key must be 1-200 visible ASCII characters.")
-        data = DecideInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = parse_decide(request.data)
         decide_request = DecideRequest(
             actor=values["actor"],
             action=values["action"],
