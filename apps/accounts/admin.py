@@ -9,10 +9,27 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from apps.accounts import services
 from apps.accounts.constants import Scope
 from apps.accounts.models import AgentKey, BackupCodeDevice, User
+from apps.core.admin import RolePermissionAdmin
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """Users are managed by holders of ``manage_users`` (admins)."""
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("accounts.manage_users")
+
+    has_module_permission = has_view_permission
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.manage_users")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("accounts.manage_users")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
     list_display = ("username", "email", "role_names", "is_active", "last_login")
     list_filter = ("groups", "is_active")
 
@@ -32,8 +49,10 @@ class AgentKeyForm(forms.ModelForm):
 
 
 @admin.register(AgentKey)
-class AgentKeyAdmin(admin.ModelAdmin):
+class AgentKeyAdmin(RolePermissionAdmin):
     form = AgentKeyForm
+    view_permissions = ("accounts.manage_users", "accounts.view_audit_logs")
+    add_permission = "accounts.manage_users"
     list_display = ("name", "prefix", "scope_list", "status", "expires_at", "last_used_at")
     search_fields = ("name", "prefix")
     readonly_fields = (
@@ -77,7 +96,11 @@ class AgentKeyAdmin(admin.ModelAdmin):
         return ", ".join(obj.scopes)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
+        # Keys are immutable once issued (revoke with the list action); the add form needs it.
+        return obj is None and request.user.has_perm("accounts.manage_users")
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.manage_users")
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -94,10 +117,7 @@ class AgentKeyAdmin(admin.ModelAdmin):
             request, f"Copy this key now, it will not be shown again: {issued.raw_key}"
         )
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.action(description="Revoke selected keys", permissions=["view"])
+    @admin.action(description="Revoke selected keys", permissions=["revoke"])
     def revoke_keys(self, request, queryset):
         for key in queryset:
             services.agent_key_revoke(key=key, reason=f"revoked in admin by {request.user}")
@@ -105,7 +125,8 @@ class AgentKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(BackupCodeDevice)
-class BackupCodeDeviceAdmin(admin.ModelAdmin):
+class BackupCodeDeviceAdmin(RolePermissionAdmin):
+    view_permissions = ("accounts.manage_users",)
     list_display = ("user", "name", "unused_codes")
     readonly_fields = ("user", "name", "confirmed")
     fields = ("user", "name", "confirmed")

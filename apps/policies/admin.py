@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.core.admin import RolePermissionAdmin
 from apps.policies.models import ActivePolicy, PolicyActivation, PolicyVersion
 
 
@@ -19,8 +20,12 @@ def _pretty(document: dict) -> list[str]:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
 
 
+POLICY_VIEWERS = ("accounts.manage_policies", "accounts.view_audit_logs", "accounts.view_dashboard")
+
+
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(admin.ModelAdmin):
+class PolicyVersionAdmin(RolePermissionAdmin):
+    view_permissions = POLICY_VIEWERS
     list_display = (
         "name",
         "version",
@@ -59,15 +64,6 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     @admin.display(description="Normalised document")
     def pretty_document(self, obj: PolicyVersion) -> str:
         return format_html("<pre>{}</pre>", "\n".join(_pretty(obj.document)))
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.action(description="Compare the two selected versions side by side")
     def compare_selected(self, request, queryset):
@@ -110,14 +106,6 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(PolicyActivation)
-class PolicyActivationAdmin(admin.ModelAdmin):
+class PolicyActivationAdmin(RolePermissionAdmin):
+    view_permissions = POLICY_VIEWERS
     list_display = ("version", "previous", "activated_by", "activated_at", "ledger_seq")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

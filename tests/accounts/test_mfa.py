@@ -199,3 +199,42 @@ def test_code_helper_is_six_digits():
 
     assert len(current_code(Fake())) == 6
     assert time.time() > 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "visible", "hidden"),
+    [
+        ("admin", ["/admin/accounts/agentkey/", "/admin/accounts/user/"], []),
+        ("compliance_officer", ["/admin/policies/policyversion/", "/admin/ledger/ledgerentry/",
+                                "/admin/decisions/decision/"], ["/admin/accounts/user/"]),
+        ("auditor", ["/admin/ledger/ledgerentry/", "/admin/accounts/agentkey/"],
+         ["/admin/accounts/agentkey/add/", "/admin/accounts/user/"]),
+        ("reviewer", ["/admin/decisions/decision/"], ["/admin/ledger/ledgerentry/",
+                                                      "/admin/accounts/agentkey/"]),
+    ],
+)
+def test_admin_pages_follow_role_permissions(verified_client, role, visible, hidden):
+    client = verified_client(role)
+    for url in visible:
+        assert client.get(url).status_code == 200, url
+    for url in hidden:
+        assert client.get(url).status_code == 403, url
+
+
+@pytest.mark.django_db
+def test_admin_creates_agent_key_and_shows_it_once(verified_client):
+    from apps.accounts.models import AgentKey
+
+    client = verified_client("admin")
+    response = client.post(
+        "/admin/accounts/agentkey/add/",
+        {"name": "from-admin", "scopes": ["decide", "ledger:read"], "expires_at_0": "",
+         "expires_at_1": ""},
+        follow=True,
+    )
+    assert response.status_code == 200
+    key = AgentKey.objects.get(name="from-admin")
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(f"lxk_{key.prefix}_" in text for text in shown)
+    assert key.scopes == ["decide", "ledger:read"]

@@ -1,6 +1,6 @@
 """The transparency-dev/merkle proof vectors (T08): every file must give exactly its ``wantErr``.
 
-The vectors live in ``shared/vectors/merkle/testdata`` beside the repository. Each happy path
+The vectors (transparency-dev/merkle, Apache-2.0) are vendored in ``tests/vectors/merkle``. Each happy path
 is paired with mutations (bit flips, index +-1, sizes x2 or /2, garbage before or after,
 inserted or removed components, empty or random roots); the verifier must reject every mutation
 and accept every happy path, and must answer rather than raise.
@@ -16,7 +16,7 @@ import pytest
 
 from tools.verify_bundle import verify_consistency, verify_inclusion
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "merkle" / "testdata"
+VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "merkle" / "testdata"
 INCLUSION_FILES = sorted((VECTORS / "inclusion").rglob("*.json"))
 CONSISTENCY_FILES = sorted((VECTORS / "consistency").rglob("*.json"))
 

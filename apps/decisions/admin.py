@@ -1,0 +1,22 @@
+"""Read-only admin of decisions (what was asked, what was answered, and its ledger entry)."""
+
+from django.contrib import admin
+
+from apps.core.admin import RolePermissionAdmin
+from apps.decisions.models import Decision
+
+
+@admin.register(Decision)
+class DecisionAdmin(RolePermissionAdmin):
+    view_permissions = ("accounts.view_dashboard",)
+    list_display = ("created_at", "actor", "action", "outcome", "risk_level", "ledger_seq")
+    list_filter = ("outcome", "risk_level")
+    search_fields = ("actor", "action", "id")
+    date_hierarchy = "created_at"
+    # Context is personal data (shown minimised on the oversight pages); tokens are bearer secrets.
+    exclude = ("context", "context_salt", "capability_token")
+    readonly_fields = tuple(
+        f.name
+        for f in Decision._meta.fields
+        if f.name not in {"context", "context_salt", "capability_token"}
+    )
