@@ -10,9 +10,10 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from rest_framework.test import APIClient
 
-from apps.accounts import services
+from tests.factories import PASSWORD, AgentKeyFactory, UserFactory
 
-PASSWORD = "correct horse battery staple 42"
+__all__ = ["DEMO", "PASSWORD", "verify_session"]
+
 ROOT = Path(__file__).resolve().parents[1]
 # The README quick-start request: allowed under the demo policy.
 DEMO = {
@@ -27,10 +28,7 @@ def make_user(db):
     """Create a staff user with a role and a confirmed TOTP device."""
 
     def _make(username: str = "alice", role: str = "reviewer", *, totp: bool = True):
-        user = services.user_create(username=username, password=PASSWORD, role=role)
-        if totp:
-            services.totp_device_create(user=user, confirmed=True)
-        return user
+        return UserFactory(username=username, role=role, totp=totp)
 
     return _make
 
@@ -61,10 +59,10 @@ def agent_client(db):
     """An API client authenticated with a fresh agent key holding ``scopes``."""
 
     def _client(*scopes: str) -> APIClient:
-        issued = services.agent_key_create(name="test-agent", scopes=list(scopes) or ["decide"])
+        key = AgentKeyFactory(scopes=scopes or ("decide",))
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw_key}")
-        client.agent_key = issued.key
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.raw_key}")
+        client.agent_key = key
         return client
 
     return _client
