@@ -42,6 +42,14 @@ LEXECON_SLA_HOURS = {
 # Verified agent keys are remembered per worker this long (0 disables); revocation reaches other
 # workers within it.
 LEXECON_AGENT_KEY_CACHE_SECONDS = float(integer("LEXECON_AGENT_KEY_CACHE_MS", 2000)) / 1000
+# Group commit: concurrent appends from threads of one process share one transaction (PostgreSQL).
+LEXECON_LEDGER_GROUP_COMMIT = flag("LEXECON_LEDGER_GROUP_COMMIT", default=True)
+# Escalation priorities that need two distinct approvers (four-eyes rule).
+LEXECON_FOUR_EYES_PRIORITIES = tuple(
+    p.strip() for p in text("LEXECON_FOUR_EYES_PRIORITIES", "critical").split(",") if p.strip()
+)
+# Base URL for links in notification e-mails (e.g. https://lexecon.example.org).
+LEXECON_PUBLIC_URL = text("LEXECON_PUBLIC_URL", "")
 # Capability tokens live this long (seconds).
 LEXECON_TOKEN_LIFETIME_SECONDS = integer("LEXECON_TOKEN_LIFETIME_SECONDS", 300)
 
