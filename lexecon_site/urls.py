@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("apps.risk.api.urls")),
     path("", include("apps.policies.api.urls")),
     path("", include("apps.decisions.api.urls")),
+    path("", include("apps.escalations.urls")),
 ]
 
 handler400 = "apps.core.views.handler400"

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from apps.core.exceptions import NotFound
 from apps.decisions.models import Decision, Outcome
 from apps.decisions.services import LEGACY_DECISION
+from apps.escalations import selectors as escalation_selectors
 
 
 def visible_decisions(*, agent_key_id: str | None) -> QuerySet[Decision]:
@@ -51,25 +52,16 @@ def decision_list(
 
 
 def current_state(decision: Decision) -> dict[str, Any]:
-    """The outcome now: a resolved escalation decides; otherwise the original outcome."""
-    escalation = (
-        getattr(decision, "escalation", None) if decision.outcome == Outcome.ESCALATED else None
-    )
-    state = {
-        "outcome": decision.outcome,
-        "capability_token": decision.capability_token,
-        "status": "final",
+    """The outcome now, never changing the decision row: an override in force decides; else a
+    resolved (or expired → denied) escalation; else the original outcome. See
+    ``apps.escalations.selectors.decision_effective_state`` and docs/oversight.md."""
+    state = escalation_selectors.decision_effective_state(decision)
+    return {
+        "outcome": state["outcome"],
+        "capability_token": state["capability_token"],
+        "status": state["status"],
+        "override": state["override"],
     }
-    if escalation is not None:
-        if escalation.status == escalation.Status.RESOLVED:
-            approved = escalation.resolution == escalation.Resolution.APPROVED
-            state["outcome"] = Outcome.ALLOWED if approved else Outcome.DENIED
-            state["capability_token"] = getattr(escalation, "capability_token", None)
-        elif escalation.status == escalation.Status.EXPIRED:
-            state["outcome"] = Outcome.DENIED
-        else:
-            state["status"] = "awaiting_human"
-    return state
 
 
 def decision_response(decision: Decision) -> dict[str, Any]:
@@ -120,9 +112,9 @@ def decision_detail(decision: Decision) -> dict[str, Any]:
     body["action"] = decision.action
     body["resource"] = decision.resource
     body["data_classes"] = decision.data_classes
-    escalation = (
-        getattr(decision, "escalation", None) if decision.outcome == Outcome.ESCALATED else None
-    )
+    # Any escalation counts here, also one opened later for a second look (POST /escalations/create).
+    escalation = escalation_selectors.decision_escalation(decision)
+    body["escalation_id"] = str(escalation.pk) if escalation else body["escalation_id"]
     body["escalation"] = (
         {
             "id": str(escalation.pk),
@@ -132,6 +124,17 @@ def decision_detail(decision: Decision) -> dict[str, Any]:
             "sla_deadline": escalation.sla_deadline.isoformat().replace("+00:00", "Z"),
         }
         if escalation
+        else None
+    )
+    override = state["override"]
+    body["override"] = (
+        {
+            "id": str(override.pk),
+            "override_type": override.override_type,
+            "outcome": override.outcome,
+            "expires_at": escalation_selectors.rfc3339(override.expires_at),
+        }
+        if override
         else None
     )
     return body

@@ -206,12 +206,25 @@ def test_code_helper_is_six_digits():
     ("role", "visible", "hidden"),
     [
         ("admin", ["/admin/accounts/agentkey/", "/admin/accounts/user/"], []),
-        ("compliance_officer", ["/admin/policies/policyversion/", "/admin/ledger/ledgerentry/",
-                                "/admin/decisions/decision/"], ["/admin/accounts/user/"]),
-        ("auditor", ["/admin/ledger/ledgerentry/", "/admin/accounts/agentkey/"],
-         ["/admin/accounts/agentkey/add/", "/admin/accounts/user/"]),
-        ("reviewer", ["/admin/decisions/decision/"], ["/admin/ledger/ledgerentry/",
-                                                      "/admin/accounts/agentkey/"]),
+        (
+            "compliance_officer",
+            [
+                "/admin/policies/policyversion/",
+                "/admin/ledger/ledgerentry/",
+                "/admin/decisions/decision/",
+            ],
+            ["/admin/accounts/user/"],
+        ),
+        (
+            "auditor",
+            ["/admin/ledger/ledgerentry/", "/admin/accounts/agentkey/"],
+            ["/admin/accounts/agentkey/add/", "/admin/accounts/user/"],
+        ),
+        (
+            "reviewer",
+            ["/admin/decisions/decision/"],
+            ["/admin/ledger/ledgerentry/", "/admin/accounts/agentkey/"],
+        ),
     ],
 )
 def test_admin_pages_follow_role_permissions(verified_client, role, visible, hidden):
@@ -229,8 +242,12 @@ def test_admin_creates_agent_key_and_shows_it_once(verified_client):
     client = verified_client("admin")
     response = client.post(
         "/admin/accounts/agentkey/add/",
-        {"name": "from-admin", "scopes": ["decide", "ledger:read"], "expires_at_0": "",
-         "expires_at_1": ""},
+        {
+            "name": "from-admin",
+            "scopes": ["decide", "ledger:read"],
+            "expires_at_0": "",
+            "expires_at_1": "",
+        },
         follow=True,
     )
     assert response.status_code == 200
