@@ -12,11 +12,9 @@ whatever the code does.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -288,36 +286,6 @@ def _append_generic(entry_type: str, text: str, linked: LinkedRow | None = None)
     return AppendedEntry(seq, entry_hash, timestamp, entry_type)
 
 
-def _append_batch(items: list[tuple[str, str]]) -> list[AppendedEntry]:
-    """Append several entries under one head lock: one INSERT, one head update (in a transaction)."""
-    head = ChainHead.objects.select_for_update().get(pk=1)
-    seq, prev = head.seq, head.entry_hash
-    rows, results = [], []
-    for entry_type, text in items:
-        seq += 1
-        timestamp = rfc3339_now()
-        data = canonical_entry_text(
-            seq=seq, entry_type=entry_type, timestamp=timestamp, payload_text=text, prev_hash=prev
-        )
-        entry_hash = hashlib.sha256(data).hexdigest()
-        rows.append(
-            LedgerEntry(
-                seq=seq,
-                entry_type=entry_type,
-                timestamp=timestamp,
-                payload=text,
-                prev_hash=prev,
-                entry_hash=entry_hash,
-                leaf_hash=merkle.leaf_hash(data),
-            )
-        )
-        results.append(AppendedEntry(seq, entry_hash, timestamp, entry_type))
-        prev = entry_hash
-    LedgerEntry.objects.bulk_create(rows)
-    ChainHead.objects.filter(pk=1).update(seq=seq, entry_hash=prev)
-    return results
-
-
 def _ensure_genesis() -> None:
     """Create the head row if missing and write the genesis entry (seq 0) if the ledger is empty."""
     _ensure_head()
@@ -359,10 +327,7 @@ def ledger_append(
         raise InvalidInput(f"Unknown ledger entry type {entry_type!r}.")
     text = payload_text(payload)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        if linked is None and settings.LEXECON_LEDGER_GROUP_COMMIT:
-            appended = _group_commit.append(entry_type, text)
-        else:
-            appended = _append_postgres(entry_type, text, linked)
+        appended = _append_postgres(entry_type, text, linked)
         if appended is None:
             with transaction.atomic():
                 appended = _append_one(entry_type, text, linked)
@@ -373,78 +338,6 @@ def ledger_append(
     if every > 0 and (appended.seq + 1) % every == 0:
         transaction.on_commit(_enqueue_checkpoint)
     return appended
-
-
-@dataclass
-class _Pending:
-    entry_type: str
-    text: str
-    done: threading.Event = dataclasses.field(default_factory=threading.Event)
-    result: AppendedEntry | None = None
-    error: BaseException | None = None
-    lead: bool = False
-
-
-class _GroupCommit:
-    """Group commit for appends made outside a transaction by threads of one process.
-
-    Serialised appends are bounded by one durable commit per entry while the chain head is locked.
-    When several threads append at once, the first becomes the leader and writes everything queued
-    (up to ``MAX_BATCH``) in ONE transaction: lock the head, insert all entries with their hashes
-    chained in Python, move the head, commit — one WAL flush for the batch. Every caller still gets
-    its own final ``seq`` and hash only after the commit, and a failure fails every entry of the
-    batch. Other processes are serialised by the head row lock as before.
-    """
-
-    MAX_BATCH = 64
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._queue: list[_Pending] = []
-        self._leading = False
-
-    def append(self, entry_type: str, text: str) -> AppendedEntry:
-        mine = _Pending(entry_type, text)
-        with self._lock:
-            self._queue.append(mine)
-            if not self._leading:
-                self._leading = mine.lead = True
-        while not mine.lead and not mine.done.wait(timeout=30):
-            pass
-        if mine.lead:
-            self._lead(mine)
-        if mine.error is not None:
-            raise mine.error
-        assert mine.result is not None  # noqa: S101 - set by the leader before done
-        return mine.result
-
-    def _lead(self, mine: _Pending) -> None:
-        while True:
-            with self._lock:
-                batch, self._queue = self._queue[: self.MAX_BATCH], self._queue[self.MAX_BATCH :]
-                if not batch or mine.done.is_set():
-                    # Hand leadership to the next waiter, if any, and return to our caller.
-                    self._leading = bool(self._queue)
-                    if self._queue:
-                        self._queue[0].lead = True
-                        self._queue[0].done.set()
-                        self._queue[0].done = threading.Event()
-                    return
-            try:
-                with transaction.atomic():
-                    _ensure_genesis()
-                    results = _append_batch([(item.entry_type, item.text) for item in batch])
-            except BaseException as exc:  # noqa: BLE001 - handed to every caller of the batch
-                for item in batch:
-                    item.error = exc
-                    item.done.set()
-            else:
-                for item, result in zip(batch, results, strict=True):
-                    item.result = result
-                    item.done.set()
-
-
-_group_commit = _GroupCommit()
 
 
 def _enqueue_checkpoint() -> None:

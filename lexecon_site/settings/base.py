@@ -42,8 +42,6 @@ LEXECON_SLA_HOURS = {
 # Verified agent keys are remembered per worker this long (0 disables); revocation reaches other
 # workers within it.
 LEXECON_AGENT_KEY_CACHE_SECONDS = float(integer("LEXECON_AGENT_KEY_CACHE_MS", 2000)) / 1000
-# Group commit: concurrent appends from threads of one process share one transaction (PostgreSQL).
-LEXECON_LEDGER_GROUP_COMMIT = flag("LEXECON_LEDGER_GROUP_COMMIT", default=True)
 # Escalation priorities that need two distinct approvers (four-eyes rule).
 LEXECON_FOUR_EYES_PRIORITIES = tuple(
     p.strip() for p in text("LEXECON_FOUR_EYES_PRIORITIES", "critical").split(",") if p.strip()
