@@ -11,6 +11,7 @@ from django.test import Client
 
 from apps.accounts.constants import ROLE_PERMISSIONS
 from apps.decisions.models import Decision
+from apps.escalations import services
 from apps.escalations.models import (
     AgentStop,
     Escalation,
@@ -116,3 +117,23 @@ def as_user():
         return verify_session(Client(enforce_csrf_checks=csrf), user)
 
     return _client
+
+
+# Shared by the service, selector and view tests: an officer, a reviewer "rita", and an
+# escalation assigned to her.
+@pytest.fixture
+def officer(staff):
+    return staff("olivia", "compliance_officer")
+
+
+@pytest.fixture
+def reviewer(staff):
+    return staff("rita", "reviewer")
+
+
+@pytest.fixture
+def assigned(escalated, officer, reviewer):
+    services.escalation_assign(
+        escalation_id=escalated.escalation.pk, user=officer, reviewer_username="rita"
+    )
+    return escalated

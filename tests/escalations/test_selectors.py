@@ -7,29 +7,11 @@ import json
 import pytest
 
 from apps.core.exceptions import NotFound
-from apps.escalations import selectors, services
+from apps.escalations import selectors
 from tests.conftest import DEMO
 from tests.escalations.conftest import decide
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def officer(staff):
-    return staff("olivia", "compliance_officer")
-
-
-@pytest.fixture
-def reviewer(staff):
-    return staff("rita", "reviewer")
-
-
-@pytest.fixture
-def assigned(escalated, officer, reviewer):
-    services.escalation_assign(
-        escalation_id=escalated.escalation.pk, user=officer, reviewer_username="rita"
-    )
-    return escalated
 
 
 # --- Visibility -------------------------------------------------------------------------------

@@ -41,24 +41,6 @@ def last_entry(entry_type: str) -> dict:
     return json.loads(entry.payload)
 
 
-@pytest.fixture
-def officer(staff):
-    return staff("olivia", "compliance_officer")
-
-
-@pytest.fixture
-def reviewer(staff):
-    return staff("rita", "reviewer")
-
-
-@pytest.fixture
-def assigned(escalated, officer, reviewer):
-    services.escalation_assign(
-        escalation_id=escalated.escalation.pk, user=officer, reviewer_username="rita"
-    )
-    return escalated
-
-
 # --- State machine ----------------------------------------------------------------------------
 
 

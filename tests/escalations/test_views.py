@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from apps.escalations import services
 from apps.escalations.models import Escalation, Override
 from apps.ledger.models import LedgerEntry
 from tests.conftest import DEMO
@@ -18,24 +17,6 @@ from tests.escalations.conftest import CRITICAL, JUSTIFICATION, NOTE, decide, sn
 pytestmark = pytest.mark.django_db
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-
-
-@pytest.fixture
-def officer(staff):
-    return staff("olivia", "compliance_officer")
-
-
-@pytest.fixture
-def reviewer(staff):
-    return staff("rita", "reviewer")
-
-
-@pytest.fixture
-def assigned(escalated, officer, reviewer):
-    services.escalation_assign(
-        escalation_id=escalated.escalation.pk, user=officer, reviewer_username="rita"
-    )
-    return escalated
 
 
 def pages(escalated) -> list[str]:
