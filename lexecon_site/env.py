@@ -90,6 +90,11 @@ def database_config(url: str, pool_size: int) -> dict:
             config["CONN_MAX_AGE"] = 60
             config["CONN_HEALTH_CHECKS"] = True
         options.setdefault("connect_timeout", 5)
+        # Django disables psycopg's prepared statements (threshold None), which also ignores an
+        # explicit ``execute(..., prepare=True)``. Django's own cursors bind client-side and are
+        # never prepared either way; a huge threshold lets only the ledger append statement, which
+        # asks for it, keep its plan for the life of the connection.
+        options.setdefault("prepare_threshold", 2**31 - 1)
     else:
         config["OPTIONS"] = {
             "timeout": 20,

@@ -166,3 +166,18 @@ def test_server_verification_of_stored_text_agrees_with_the_dict_path():
     report = checker.finish()
     assert report["error_code"] == "hash_mismatch"
     assert report["first_invalid_seq"] == 1
+
+
+@pytest.mark.django_db
+def test_append_statement_is_prepared_once_per_connection(postgres_only):
+    """The append statement keeps a server-side prepared plan (Django turns psycopg's preparation
+    off unless ``prepare_threshold`` is set, which silently ignored ``prepare=True`` before)."""
+    from django.db import connection
+
+    append_many(3)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements "
+            "WHERE statement LIKE '%%INSERT INTO ledger_ledgerentry%%' AND NOT from_sql"
+        )
+        assert cursor.fetchone()[0] == 1
