@@ -77,29 +77,65 @@ _ASTRAL_UTF8 = re.compile(rb"[\xf0-\xff]")
 _sha256 = hashlib.sha256
 
 
-def _fast_path_safe(value: object) -> bool:
-    """Tell whether ``json`` with sorted keys is guaranteed to produce the JCS bytes of ``value``.
+_UNSAFE = object()
+# Floats whose Python repr is positional notation: there the repr digits and layout are exactly
+# ECMAScript's Number::toString (RFC 8785 section 3.2.2.3), both being the shortest round-trip form.
+_FLOAT_FAST_MIN, _FLOAT_FAST_MAX = 1e-4, 1e16
+
+
+def _fast_form(value: object) -> object:
+    """``value`` in a form ``json`` (sorted keys) renders as its JCS bytes, or ``_UNSAFE``.
 
     The standard library encoder matches RFC 8785 byte for byte for exact ``dict``/``list``/
-    ``tuple``/``str``/``bool``/``None`` and for ``int`` inside the double-safe range: JCS string
-    escaping (``\\b \\t \\n \\f \\r``, other controls as lowercase ``\\u00xx``, nothing else)
-    is what ``json`` emits with ``ensure_ascii=False``. It differs for floats (number
-    formatting), for large integers (which JCS rejects), for non-string keys (``json`` coerces
-    them, JCS rejects them) and for subclasses that could override behaviour. Characters outside
-    the BMP and lone surrogates are checked on the output in ``canonical_bytes``.
+    ``tuple``/``str``/``bool``/``None``, for ``int`` inside the double-safe range (JCS string
+    escaping is what ``json`` emits with ``ensure_ascii=False``) and for non-integral floats with
+    1e-4 <= |x| < 1e16, where ``repr`` is positional and equals ECMAScript's form. Integral floats
+    inside the safe range are rendered as the equal ``int`` (JCS writes ``70.0`` as ``70``), and
+    zero of either sign as ``0``; containers holding them are copied. Everything else — other
+    floats (exponent notation differs), large integers (JCS rejects them), non-string keys
+    (``json`` coerces them, JCS rejects them) and subclasses — is ``_UNSAFE``. Characters
+    outside the BMP and lone surrogates are checked on the output in ``canonical_bytes``.
     """
-    if type(value) is str or type(value) is bool or value is None:
-        return True
-    if type(value) is int:
-        return -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER
-    if type(value) is dict:
-        for key, item in value.items():
-            if type(key) is not str or not _fast_path_safe(item):
-                return False
-        return True
-    if type(value) is list or type(value) is tuple:
-        return all(_fast_path_safe(item) for item in value)
-    return False
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        return value if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER else _UNSAFE
+    if kind is float:
+        if value.is_integer():
+            return int(value) if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER else _UNSAFE
+        magnitude = abs(value)  # NaN and infinities fail both comparisons below
+        return value if _FLOAT_FAST_MIN <= magnitude < _FLOAT_FAST_MAX else _UNSAFE
+    if kind is dict:
+        copy = None
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str:
+                return _UNSAFE
+            form = _fast_form(item)
+            if form is _UNSAFE:
+                return _UNSAFE
+            if form is not item:
+                if copy is None:
+                    copy = dict(value)  # type: ignore[call-overload]
+                copy[key] = form
+        return value if copy is None else copy
+    if kind is list or kind is tuple:
+        items = None
+        for index, item in enumerate(value):  # type: ignore[call-overload]
+            form = _fast_form(item)
+            if form is _UNSAFE:
+                return _UNSAFE
+            if form is not item:
+                if items is None:
+                    items = list(value)  # type: ignore[call-overload]
+                items[index] = form
+        return value if items is None else items
+    return _UNSAFE
+
+
+def _fast_path_safe(value: object) -> bool:
+    """Tell whether the fast path may render ``value`` (see ``_fast_form``)."""
+    return _fast_form(value) is not _UNSAFE
 
 
 def canonical_bytes(value: object) -> bytes:
@@ -107,15 +143,16 @@ def canonical_bytes(value: object) -> bytes:
 
     Why two paths: ``rfc8785.dumps`` costs about 20 us per typical entry, the C ``json``
     encoder about 4 us, and verification of a million entries is dominated by this step. The
-    fast path is used only when ``_fast_path_safe`` holds and the output contains neither a
+    fast path is used only when ``_fast_form`` accepts the value and the output contains neither a
     lone surrogate (UTF-8 encoding fails) nor a non-BMP character (JCS sorts keys by UTF-16
     code units, ``json`` by code points; they differ only for such characters). Otherwise the
     reference implementation decides, including raising ``ValueError``
     (``rfc8785.CanonicalizationError``) for values JCS cannot represent. A Hypothesis property
     test proves both paths byte-identical to ``rfc8785.dumps``.
     """
-    if _fast_path_safe(value):
-        text = _JSON_ENCODER.encode(value)
+    form = _fast_form(value)
+    if form is not _UNSAFE:
+        text = _JSON_ENCODER.encode(form)
         if text.isascii():
             return text.encode("ascii")
         try:

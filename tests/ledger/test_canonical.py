@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 import rfc8785
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from tools.verify_bundle import (
@@ -89,8 +89,10 @@ def test_fast_path_applies_to_plain_json_and_matches(value):
 @pytest.mark.parametrize(
     "value",
     [
-        1.5,
-        {"a": [1, 2.0]},
+        1e-5,
+        {"a": [1, 1e16]},
+        {"a": [1, 2.0**53]},
+        float("inf"),
         2**53,
         -(2**53),
         {1: "x"},
@@ -100,6 +102,44 @@ def test_fast_path_applies_to_plain_json_and_matches(value):
 )
 def test_fast_path_refuses_what_json_would_render_differently(value):
     assert _fast_path_safe(value) is False
+
+
+@settings(max_examples=5000, deadline=None)
+@given(st.floats(allow_nan=True, allow_infinity=True))
+@example(1e-4)
+@example(9.999999999999999e-05)
+@example(1e16)
+@example(9999999999999998.0)
+@example(9007199254740991.0)
+@example(9007199254740992.0)
+@example(0.1 + 0.2)
+@example(-0.0)
+@example(5e-324)
+def test_every_float_matches_rfc8785_or_fails_alike(number):
+    value = {"score": number, "list": [number, {"x": number}]}
+    assert _outcome(canonical_bytes, value) == _outcome(rfc8785.dumps, value)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.floats(min_value=1e-4, max_value=1e16, exclude_max=True)
+    | st.floats(min_value=-1e16, max_value=-1e-4, exclude_min=True)
+    | st.integers(-SAFE, SAFE).map(float)
+)
+def test_floats_in_the_positional_range_take_the_fast_path(number):
+    assume(not number.is_integer() or abs(number) <= SAFE)  # larger integral floats: rfc8785
+    assert _fast_path_safe({"risk": {"score": number}}) is True
+    assert canonical_bytes({"risk": {"score": number}}) == rfc8785.dumps(
+        {"risk": {"score": number}}
+    )
+
+
+def test_fast_form_copies_instead_of_changing_the_callers_value():
+    value = {"dims": {"privacy": 70.0}, "list": [1.0, "a"]}
+    assert canonical_bytes(value) == b'{"dims":{"privacy":70},"list":[1,"a"]}'
+    assert value == {"dims": {"privacy": 70.0}, "list": [1.0, "a"]}
+    assert type(value["dims"]["privacy"]) is float
+    assert type(value["list"][0]) is float
 
 
 def test_non_bmp_and_surrogates_are_decided_by_rfc8785():
