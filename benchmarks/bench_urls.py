@@ -15,7 +15,15 @@ def bare_insert(request):
     return JsonResponse({"id": row_id})
 
 
+@csrf_exempt
+def bare_nodb(request):
+    """Middleware + routing + a JSON answer, no database: the framework's own floor."""
+    return JsonResponse({"id": 1})
+
+
 urlpatterns = [
     path("bench/bare", bare_insert),
+    path("bench/nodb", bare_nodb),
     path("", include("lexecon_site.urls")),
 ]
+

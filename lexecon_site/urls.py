@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from apps.core import views as core_views
 
 urlpatterns = [
+    # First: /decide is the hottest path, and URL resolution tries patterns in order.
+    path("", include("apps.decisions.api.urls")),
     path("", core_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
@@ -18,7 +20,6 @@ urlpatterns = [
     path("", include("apps.ledger.api.urls")),
     path("", include("apps.risk.api.urls")),
     path("", include("apps.policies.api.urls")),
-    path("", include("apps.decisions.api.urls")),
     path("", include("apps.escalations.urls")),
 ]
 

@@ -9,10 +9,35 @@ from rest_framework.authentication import BaseAuthentication, SessionAuthenticat
 from rest_framework.exceptions import AuthenticationFailed
 
 from apps.accounts import services
+from apps.accounts.models import AgentKey
 from apps.accounts.principals import AgentPrincipal
 
 # last_used_at is refreshed at most this often, so a busy agent does not cost a write per request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+AUTHENTICATE_HEADER = 'Bearer realm="lexecon"'
+
+
+def authenticate_agent_header(header: str) -> tuple[AgentPrincipal, AgentKey] | None:
+    """``(principal, key)`` for a valid ``Bearer`` agent key, None without a header.
+
+    Raises ``AuthenticationFailed`` for a header that is present but malformed or names a key that is
+    unknown, expired or revoked. Shared by DRF views and the direct ``/decide`` view.
+    """
+    if not header:
+        return None
+    parts = header.split()
+    if len(parts) != 2 or parts[0].lower() != AgentKeyAuthentication.keyword.lower():
+        raise AuthenticationFailed("Use 'Authorization: Bearer <agent key>'.")
+    key = services.agent_key_authenticate(raw_key=parts[1])
+    if key is None:
+        raise AuthenticationFailed("The agent key is not valid, expired or revoked.")
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        services.agent_key_touch(key=key, now=now)
+    principal = AgentPrincipal(
+        key_id=str(key.pk), name=key.name, prefix=key.prefix, scopes=frozenset(key.scopes)
+    )
+    return principal, key
 
 
 class AgentKeyAuthentication(BaseAuthentication):
@@ -24,25 +49,10 @@ class AgentKeyAuthentication(BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
-            return None
-        parts = header.split()
-        if len(parts) != 2 or parts[0].lower() != self.keyword.lower():
-            raise AuthenticationFailed("Use 'Authorization: Bearer <agent key>'.")
-        key = services.agent_key_authenticate(raw_key=parts[1])
-        if key is None:
-            raise AuthenticationFailed("The agent key is not valid, expired or revoked.")
-        now = timezone.now()
-        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            services.agent_key_touch(key=key, now=now)
-        principal = AgentPrincipal(
-            key_id=str(key.pk), name=key.name, prefix=key.prefix, scopes=frozenset(key.scopes)
-        )
-        return principal, key
+        return authenticate_agent_header(request.META.get("HTTP_AUTHORIZATION", ""))
 
     def authenticate_header(self, request) -> str:
-        return f'{self.keyword} realm="lexecon"'
+        return AUTHENTICATE_HEADER
 
 
 class StaffSessionAuthentication(SessionAuthentication):

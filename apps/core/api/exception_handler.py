@@ -63,30 +63,24 @@ def _stringify(value: Any) -> Any:
     return str(value)
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """DRF ``EXCEPTION_HANDLER``: map every exception to the error shape, roll back the transaction."""
-    set_rollback()
+def error_parts(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """``(status, body, headers)`` of the error shape for any exception (logged when unexpected)."""
     headers: dict[str, str] = {}
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        return exc.status, error_body(exc.code, exc.message, exc.details), headers
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
     elif isinstance(exc, OperationalError | InterfaceError):
         logger.exception("database unavailable")
-        return Response(
-            error_body(
-                "service_unavailable",
-                "The database is unavailable; nothing was decided or written. Retry later.",
-            ),
-            status=503,
-            headers={"Retry-After": "5"},
+        body = error_body(
+            "service_unavailable",
+            "The database is unavailable; nothing was decided or written. Retry later.",
         )
+        return 503, body, {"Retry-After": "5"}
     elif isinstance(exc, RequestDataTooBig):
-        return Response(
-            error_body("payload_too_large", "The request body is too large."), status=413
-        )
+        return 413, error_body("payload_too_large", "The request body is too large."), headers
     if isinstance(exc, drf.APIException):
         code, message = "error", "The request failed."
         for klass, klass_code, klass_message in _DRF_CODES:
@@ -99,10 +93,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))
-        return Response(
-            error_body(code, message, _drf_details(exc)), status=exc.status_code, headers=headers
-        )
+        return exc.status_code, error_body(code, message, _drf_details(exc)), headers
     logger.exception("unhandled error in API view")
-    return Response(
-        error_body("internal_error", "An internal error occurred; nothing was changed."), status=500
-    )
+    body = error_body("internal_error", "An internal error occurred; nothing was changed.")
+    return 500, body, headers
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF ``EXCEPTION_HANDLER``: map every exception to the error shape, roll back the transaction."""
+    set_rollback()
+    status, body, headers = error_parts(exc)
+    return Response(body, status=status, headers=headers)
