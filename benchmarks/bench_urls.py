@@ -26,4 +26,3 @@ urlpatterns = [
     path("bench/nodb", bare_nodb),
     path("", include("lexecon_site.urls")),
 ]
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
 
@@ -52,20 +52,18 @@ class DecideRequest:
     user_intent: str | None = None
 
     def fingerprint(self) -> str:
-        """Hash of what was asked (``request_id`` excluded: it may be minted per HTTP request)."""
-        asked = asdict(self)
-        asked.pop("request_id")
-        return hashlib.sha256(canonical_bytes(_jsonable(asked))).hexdigest()
+        """Hash of what was asked (``request_id`` excluded: it may be minted per HTTP request).
+
+        JCS of every other field; JCS already writes ``70.0`` as ``70`` and a tuple as an array,
+        so equal requests hash equally however their numbers were spelt.
+        """
+        asked = {name: getattr(self, name) for name in _FINGERPRINT_FIELDS}
+        return hashlib.sha256(canonical_bytes(asked)).hexdigest()
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+_FINGERPRINT_FIELDS = tuple(
+    item.name for item in fields(DecideRequest) if item.name != "request_id"
+)
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ import psycopg
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from apps.core.exceptions import InvalidInput, ServiceUnavailable
 from apps.ledger import keys as keycrypto
@@ -198,11 +199,58 @@ def _linked_cte(linked: LinkedRow) -> tuple[str, dict[str, Any]]:
     """SQL for a data-modifying CTE that inserts ``linked.instance`` with values from ``ins``."""
     sql, bound = _linked_template(linked)
     instance = linked.instance
-    params = {
-        key: field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for field, key in bound
-    }
-    return sql, params
+    return sql, {key: prepare(instance) for prepare, key in _preparers(bound)}
+
+
+_PREPARERS: dict[int, list[tuple[Any, str]]] = {}
+
+
+def _preparers(bound: list[tuple[Any, str]]) -> list[tuple[Any, str]]:
+    """Per-field functions ``instance -> database value``, built once per model.
+
+    Equivalent to ``field.get_db_prep_save(field.pre_save(instance, True), connection)`` (a test
+    compares the two on every field of a decision); Django's generic path costs ~0.1 ms per row
+    on the hottest statement. Plain values are handed to psycopg as they are, JSON as ``Jsonb``,
+    fields with ``pre_save`` behaviour (``auto_now_add``) and anything unusual keep Django's path.
+    """
+    cached = _PREPARERS.get(id(bound))
+    if cached is not None:
+        return cached
+    preparers = []
+    for field, key in bound:
+        preparers.append((_preparer(field), key))
+    _PREPARERS[id(bound)] = preparers
+    return preparers
+
+
+_PLAIN_TYPES = frozenset({"CharField", "ForeignKey", "TextField", "UUIDField"})
+_INTEGER_TYPES = frozenset(
+    {"BigIntegerField", "IntegerField", "PositiveIntegerField", "SmallIntegerField"}
+)
+
+
+def _preparer(field: Any):
+    internal = field.get_internal_type()
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda instance: field.get_db_prep_save(field.pre_save(instance, True), connection)
+    attname = field.attname
+    plain_save = type(field).pre_save is models.Field.pre_save
+    if internal in _PLAIN_TYPES and plain_save:
+        return lambda instance: getattr(instance, attname)
+    if internal == "FloatField" and plain_save:
+        return lambda instance: None if (v := getattr(instance, attname)) is None else float(v)
+    if internal in _INTEGER_TYPES and plain_save:
+        # psycopg picks int2/int4/int8 by value; Django pins the column's type (Int8 etc.).
+        wrap = connection.ops.integerfield_type_map[internal]
+        return lambda instance: None if (v := getattr(instance, attname)) is None else wrap(v)
+    if internal == "JSONField" and field.encoder is None:
+
+        def json_value(instance):
+            value = getattr(instance, attname)
+            return None if value is None else Jsonb(value)
+
+        return json_value
+    return lambda instance: field.get_db_prep_save(field.pre_save(instance, True), connection)
 
 
 def _execute_prepared(statement: str, params: dict[str, Any]) -> tuple | None:

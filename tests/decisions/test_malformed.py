@@ -47,6 +47,10 @@ def generated_bodies(count: int, seed: int = 23) -> list[tuple[bytes, str]]:
         json.dumps({"actor": "a", "action": "b", "risk_dimensions": {"luck": 5}}).encode(),
         json.dumps({"actor": "a", "action": "b", "risk_dimensions": {"privacy": 101}}).encode(),
         json.dumps({"actor": "a", "action": "b", "context": {"s": "a\x00b"}}).encode(),
+        b'{"actor": "a", "action": "b", "context": {"n": 9007199254740992}}',
+        b'{"actor": "a", "action": "b", "context": {"n": -123456789012345678901234567890}}',
+        b'{"actor": "a", "action": "b", "context": {"n": 1e400}}',
+        b'{"actor": "a", "action": "b", "context": {"n": -1E999}}',
     ]
     bodies += [(body, "application/json") for body in fixed]
     while len(bodies) < count:
@@ -129,3 +133,37 @@ def test_ten_megabyte_body_is_413(agent):
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert Decision.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "number",
+    [1e15, 9007199254740991.0, 1.5e-10, -0.0, 5e-324, 0.1 + 0.2, 9007199254740991, -(2**53 - 1)],
+)
+def test_numbers_inside_i_json_are_decided_and_stay_checkable(agent, number):
+    """Numbers within +-(2**53 - 1) are accepted; read back from the database (PostgreSQL's jsonb
+    rewrites number spellings) the context still matches its ledger commitment."""
+    from apps.ledger import selectors as ledger_selectors
+    from apps.ledger import services as ledger_services
+
+    body = {**DEMO, "context": {**DEMO["context"], "n": number}}
+    response = agent.post("/decide", body, format="json")
+    assert response.status_code == 200, response.content
+    decision = Decision.objects.get()
+    assert decision.context["n"] == number
+    assert ledger_services.commitment_matches(
+        decision.context, decision.context_salt, decision.context_commitment
+    )
+    assert ledger_selectors.ledger_verify()["valid"] is True
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ["9007199254740992", "-9007199254740992", "1e16", "-1e300", "9.1e15", "1e400", "-1e999"],
+)
+def test_numbers_outside_i_json_are_400_and_write_nothing(agent, literal):
+    body = b'{"actor": "a", "action": "b", "context": {"n": ' + literal.encode() + b"}}"
+    response = agent.generic("POST", "/decide", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert Decision.objects.count() == 0
+    assert not LedgerEntry.objects.filter(entry_type="decision.made").exists()

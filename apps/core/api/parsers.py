@@ -1,4 +1,5 @@
-"""Strict JSON bodies: valid UTF-8, no duplicate keys, no NaN/Infinity, bounded nesting.
+"""Strict JSON bodies: valid UTF-8, no duplicate keys, no NaN/Infinity, integers within
++-(2**53 - 1), bounded nesting.
 
 Python's ``json`` accepts duplicate keys (last wins), ``NaN`` and lone surrogates; each of those can
 make two readers of one body disagree or make the database refuse a value later (a 500). They are
@@ -32,6 +33,28 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _integer(text: str) -> int:
+    """I-JSON (RFC 7493): integers must be exact as IEEE 754 doubles, which RFC 8785 also needs
+    for every hash and signature we compute over request data."""
+    value = int(text)
+    if not -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+        raise _Reject(f"integer {text[:40]} is outside +-(2**53 - 1)")
+    return value
+
+
+def _float(text: str) -> float:
+    """Same bound for numbers written with a fraction or exponent: beyond it PostgreSQL's jsonb
+    would hand back an integer JCS refuses (1e300 returns as 1000…0), so a stored value could no
+    longer be checked against its ledger commitment."""
+    value = float(text)
+    if not -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:  # also inf (1e400) and overflow
+        raise _Reject(f"number {text[:40]} is outside +-(2**53 - 1)")
+    return value
+
+
 def _constant(name: str) -> Any:
     raise _Reject(f"{name} is not valid JSON")
 
@@ -60,7 +83,13 @@ def loads_strict(data: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise ParseError("The body is not valid UTF-8.") from exc
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        value = json.loads(
+            text,
+            object_pairs_hook=_pairs,
+            parse_constant=_constant,
+            parse_int=_integer,
+            parse_float=_float,
+        )
         _check(value)
     except _Reject as exc:
         raise ParseError(f"Malformed JSON: {exc}.") from exc

@@ -1,0 +1,78 @@
+"""The fast per-field value preparation of linked rows equals Django's own (PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection
+from psycopg.types.json import Jsonb
+
+from apps.decisions.models import Decision
+from apps.ledger import services
+
+pytestmark = pytest.mark.django_db
+
+
+def _plain(value):
+    return ("jsonb", value.obj) if isinstance(value, Jsonb) else value
+
+
+@pytest.mark.parametrize(
+    "instance",
+    [
+        Decision(
+            id=uuid.uuid4(),
+            agent_key_id=uuid.uuid4(),
+            idempotency_key="k-1",
+            request_fingerprint="f" * 64,
+            request_id="r",
+            actor="ai_agent:x",
+            action="read",
+            resource=None,
+            data_classes=["pii"],
+            outcome="allowed",
+            reason="because",
+            reasons=[{"rule_id": "r1", "effect": "permit", "message": "m"}],
+            controls=["SOC2:CC6.1"],
+            policy_version="v" * 64,
+            risk_score=46.43,
+            risk_level="medium",
+            risk_dimensions={"privacy": 70.0},
+            capability_token="cap_x.y",
+            token_jti="j" * 32,
+            token_expires_at=1795945124,
+            context={"purpose": "support_ticket", "n": [1, 2.5, None]},
+            context_salt="s" * 32,
+            context_commitment="c" * 64,
+        ),
+        Decision(
+            id=uuid.uuid4(),
+            actor="a",
+            action="b",
+            outcome="denied",
+            risk_score=0,
+            context=None,
+            reasons=[],
+            controls=[],
+        ),
+    ],
+    ids=["full", "sparse"],
+)
+def test_preparers_equal_get_db_prep_save(instance, postgres_only):
+    """Linked rows are inserted by the PostgreSQL append statement only (elsewhere: ORM save)."""
+    _, bound = services._linked_template(services.LinkedRow(instance))
+    fast = {key: prepare(instance) for prepare, key in services._preparers(bound)}
+    # pre_save of auto_now_add fields has now set created_at; Django's path reuses that value.
+    for field, key in bound:
+        if field.name == "created_at":
+            continue
+        django_value = field.get_db_prep_save(field.pre_save(instance, True), connection)
+        assert _plain(fast[key]) == _plain(django_value), field.name
+        assert type(fast[key]) is type(django_value), field.name
+    assert {field.name for field, _ in bound} >= {"context", "reasons", "agent_key", "risk_score"}
+
+
+def test_preparers_are_built_once_per_model():
+    bound = services._linked_template(services.LinkedRow(Decision()))[1]
+    assert services._preparers(bound) is services._preparers(bound)
