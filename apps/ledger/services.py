@@ -241,8 +241,8 @@ def _preparer(field: Any):
         return lambda instance: None if (v := getattr(instance, attname)) is None else float(v)
     if internal in _INTEGER_TYPES and plain_save:
         # psycopg picks int2/int4/int8 by value; Django pins the column's type (Int8 etc.).
-        wrap = connection.ops.integerfield_type_map[internal]
-        return lambda instance: None if (v := getattr(instance, attname)) is None else wrap(v)
+        adapt = connection.ops.adapt_integerfield_value
+        return lambda instance: adapt(getattr(instance, attname), internal)
     if internal == "JSONField" and field.encoder is None:
 
         def json_value(instance):
