@@ -28,12 +28,12 @@ class Decision(models.Model):
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64)
     request_id = models.CharField(max_length=200, blank=True)
-    actor = models.CharField(max_length=200, db_index=True)
-    action = models.CharField(max_length=200, db_index=True)
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=200)
     resource = models.CharField(max_length=500, null=True, blank=True)
     data_classes = models.JSONField(default=list)
     ai_system = models.CharField(max_length=200, blank=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, db_index=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
     reason = models.TextField()
     reasons = models.JSONField(default=list)
     controls = models.JSONField(default=list)
@@ -42,7 +42,7 @@ class Decision(models.Model):
     risk_level = models.CharField(max_length=8)
     risk_dimensions = models.JSONField(default=dict)
     capability_token = models.TextField(null=True, blank=True)
-    token_jti = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    token_jti = models.CharField(max_length=64, null=True, blank=True)
     token_expires_at = models.BigIntegerField(null=True, blank=True)
     context = models.JSONField(null=True, blank=True)
     context_salt = models.CharField(max_length=32, blank=True)
@@ -54,12 +54,20 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Declared here rather than with db_index/unique on the fields: on PostgreSQL those add a
+        # LIKE (varchar_pattern_ops) twin per column, and every index is paid for inside the
+        # serialised ledger append that inserts this row. Outcome has three values: no index.
+        indexes = [
+            models.Index(fields=["actor"], name="decisions_actor"),
+            models.Index(fields=["action"], name="decisions_action"),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["token_jti"], name="decisions_one_token_jti"),
             models.UniqueConstraint(
                 fields=["agent_key", "idempotency_key"],
                 condition=models.Q(idempotency_key__isnull=False),
                 name="decisions_one_per_idempotency_key",
-            )
+            ),
         ]
 
     def __str__(self) -> str:

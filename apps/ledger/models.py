@@ -18,15 +18,17 @@ class LedgerEntry(models.Model):
     """One entry: ``{seq, entry_type, timestamp, payload, prev_hash}`` plus its hashes.
 
     ``UNIQUE(seq)`` (primary key) and ``UNIQUE(prev_hash)`` make a fork impossible in the schema;
-    on PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE.
+    on PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE. Indexes are declared in ``Meta``
+    only: every one is paid for inside the serialised append, so there is no ``LIKE`` companion
+    index and none on ``entry_hash`` (nothing looks entries up by it; it is unique by SHA-256).
     """
 
     seq = models.BigIntegerField(primary_key=True)
-    entry_type = models.CharField(max_length=64, choices=EntryType.choices, db_index=True)
+    entry_type = models.CharField(max_length=64, choices=EntryType.choices)
     timestamp = models.CharField(max_length=32)
     payload = models.TextField()
-    prev_hash = models.CharField(max_length=64, unique=True)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64)
     leaf_hash = models.BinaryField(max_length=32)
 
     class Meta:
@@ -34,7 +36,9 @@ class LedgerEntry(models.Model):
         verbose_name_plural = "ledger entries"
         constraints = [
             models.CheckConstraint(condition=models.Q(seq__gte=0), name="ledger_seq_non_negative"),
+            models.UniqueConstraint(fields=["prev_hash"], name="ledger_one_successor_per_entry"),
         ]
+        indexes = [models.Index(fields=["entry_type", "seq"], name="ledger_entry_type_seq")]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.entry_type}"
