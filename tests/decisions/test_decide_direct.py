@@ -212,3 +212,43 @@ def test_requests_without_credentials_and_other_methods_use_drf(client, keys):
     assert response.status_code == 405
     assert json.loads(response.content)["error"]["code"] == "method_not_allowed"
     assert Decision.objects.count() == 0
+
+
+def test_agent_calls_through_the_middleware_keep_every_response_header(client, keys):
+    """Agent calls leave the middleware chain early (AgentFastPathMiddleware) but still get the
+    request id, the security headers and the no-store cache policy."""
+    response = client.post(
+        "/decide",
+        GOOD,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=keys["decide"],
+        HTTP_X_REQUEST_ID="agent-req-7",
+    )
+    assert response.status_code == 200
+    assert response["X-Request-ID"] == "agent-req-7"
+    assert json.loads(response.content)["request_id"] == "agent-req-7"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Cache-Control"] == "no-store"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "Set-Cookie" not in response
+    error = client.post(
+        "/decide", b"{", content_type="application/json", HTTP_AUTHORIZATION=keys["decide"]
+    )
+    assert error.status_code == 400
+    assert error["X-Frame-Options"] == "DENY"
+    assert error["Cache-Control"] == "no-store"
+
+
+def test_staff_session_calls_still_pass_csrf_and_otp(verified_client, demo_policy):
+    """Without an Authorization header /decide is the full stack: a verified officer's session
+    call without a CSRF token is refused and writes nothing."""
+    from django.test import Client
+
+    officer = verified_client("compliance_officer")
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.cookies = officer.cookies
+    response = csrf_client.post("/decide", GOOD, content_type="application/json")
+    assert response.status_code == 403
+    assert "CSRF" in json.loads(response.content)["error"]["message"]
+    assert Decision.objects.count() == 0
