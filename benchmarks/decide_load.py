@@ -108,10 +108,10 @@ def wrk(url: str, connections: int, duration: int, script: Path) -> tuple[str, d
     return output, result
 
 
-def cpu_seconds(server_pid: int) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by the gunicorn workers and by PostgreSQL."""
+def cpu_seconds(server_pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far per process of the gunicorn workers and PostgreSQL."""
     ticks = os.sysconf("SC_CLK_TCK")
-    totals = {"gunicorn": 0.0, "postgres": 0.0}
+    used: dict[int, tuple[str, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -121,11 +121,20 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / ticks
+        seconds = (int(fields[11]) + int(fields[12])) / ticks
         if int(fields[1]) == server_pid:
-            totals["gunicorn"] += used
+            used[int(entry.name)] = ("gunicorn", seconds)
         elif name == "postgres":
-            totals["postgres"] += used
+            used[int(entry.name)] = ("postgres", seconds)
+    return used
+
+
+def cpu_used(before: dict, after: dict) -> dict[str, float]:
+    """Seconds used between two snapshots (processes that exited in between are not counted)."""
+    totals = {"gunicorn": 0.0, "postgres": 0.0}
+    for pid, (name, seconds) in after.items():
+        earlier = before.get(pid)
+        totals[name] += seconds - (earlier[1] if earlier and earlier[0] == name else 0.0)
     return totals
 
 

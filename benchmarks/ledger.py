@@ -191,18 +191,24 @@ def main() -> None:
 
     size = checkpoint.tree_size
     rng = random.Random(7)
-    timings, sizes = [], []
+    timings, sizes, proof_sizes, raw_sizes = [], [], [], []
     for _ in range(args.proofs):
         seq = rng.randrange(size)
         started = time.perf_counter()
         proof = selectors.inclusion_proof(seq=seq, tree_size=size)
         timings.append((time.perf_counter() - started) * 1000)
         sizes.append(len(json.dumps(proof, separators=(",", ":"))))  # as the API renders it
+        proof_sizes.append(len(json.dumps(proof["proof"], separators=(",", ":"))))
+        raw_sizes.append(32 * len(proof["proof"]))
     timings.sort()
     print(
         f"inclusion proof at {size:,}: p50 {statistics.median(timings):.2f} ms, "
-        f"p99 {timings[int(len(timings) * 0.99) - 1]:.2f} ms, max JSON {max(sizes)} bytes  "
-        f"[target <= 5 ms, <= 1 KB]"
+        f"p99 {timings[int(len(timings) * 0.99) - 1]:.2f} ms  [target <= 5 ms]"
+    )
+    print(
+        f"inclusion proof size at {size:,}: at most {max(raw_sizes)} bytes of hashes, "
+        f"{max(proof_sizes)} bytes as the JSON base64 array  [target <= 1 KB = 1,024 bytes]; "
+        f"the whole answer with seq, tree_size and leaf_hash: {max(sizes)} bytes"
     )
 
 
