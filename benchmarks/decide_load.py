@@ -214,9 +214,9 @@ def main() -> None:
                 singles.append(wrk(f"{base}/decide", 1, 10, decide_script)[1])
                 before = cpu_seconds(server.pid)
                 loaded = wrk(f"{base}/decide", args.connections, args.duration, decide_script)[1]
-                after = cpu_seconds(server.pid)
+                used = cpu_used(before, cpu_seconds(server.pid))
                 loaded["cpu_ms"] = {
-                    name: 1000 * (after[name] - before[name]) / loaded["requests"] for name in after
+                    name: 1000 * seconds / loaded["requests"] for name, seconds in used.items()
                 }
                 loads.append(loaded)
                 bares.append(
