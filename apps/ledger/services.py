@@ -560,7 +560,16 @@ def signing_key_private(key: SigningKey):
     cache_key = (key.kid, bytes(key.encrypted_private_key), wrapper.key_id)
     private = _PRIVATE_KEYS.get(cache_key)
     if private is None:
-        private = keycrypto.load_private(wrapper.open(key.encrypted_private_key, key.kid))
+        try:
+            sealed = wrapper.open(key.encrypted_private_key, key.kid)
+        except keycrypto.KeyUnwrapError as exc:
+            # A changed LEXECON_MASTER_KEY without `manage.py rewrap_keys`, or a tampered row.
+            logger.critical("cannot unseal signing key %s with the configured master key", key.kid)
+            raise ServiceUnavailable(
+                "The signing keys cannot be unsealed with the configured master key; nothing was "
+                "signed or written. An operator must restore LEXECON_MASTER_KEY or re-wrap the keys."
+            ) from exc
+        private = keycrypto.load_private(sealed)
         _PRIVATE_KEYS[cache_key] = private
     return private
 

@@ -236,3 +236,23 @@ def test_staff_with_dashboard_permission_sees_all(agent, verified_client):
         officer.get(f"/decisions/{mine['decision_id']}").json()["decision_id"]
         == mine["decision_id"]
     )
+
+
+def test_wrong_master_key_is_503_and_writes_nothing(agent, settings):
+    """Keys sealed under another master key (changed without re-wrap): the token cannot be signed,
+    so the decision fails closed with 503 in the error shape — no decision, no ledger entry."""
+    from apps.ledger import services as ledger_services
+    from apps.ledger.models import SigningKey
+
+    ledger_services.signing_keys_ensure()
+    assert SigningKey.objects.filter(purpose="token").exists()
+    entries = LedgerEntry.objects.count()
+    settings.LEXECON_MASTER_KEY = "another-master-key-another-master-key-0123456789"
+    ledger_services._PRIVATE_KEYS.clear()
+    tokens.forget_cached_keys()
+    response = decide(agent, DEMO)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "service_unavailable"
+    assert "master key" in response.json()["error"]["message"]
+    assert Decision.objects.count() == 0
+    assert LedgerEntry.objects.count() == entries

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from django.core.management import call_command
 from django.db import connection
 
-from apps.core.exceptions import InvalidInput
+from apps.core.exceptions import InvalidInput, ServiceUnavailable
 from apps.ledger import keys as keycrypto
 from apps.ledger import selectors, services
 from apps.ledger.models import LedgerEntry, SigningKey
@@ -68,8 +68,9 @@ def test_wrong_master_key_cannot_decrypt(settings):
     services.signing_keys_ensure()
     key = SigningKey.objects.first()
     settings.LEXECON_MASTER_KEY = "a-completely-different-master-key-000000"
-    with pytest.raises(keycrypto.KeyUnwrapError):
+    with pytest.raises(ServiceUnavailable) as raised:  # 503 at the API, never a 500
         services.signing_key_private(key)
+    assert isinstance(raised.value.__cause__, keycrypto.KeyUnwrapError)
 
 
 def test_t21_rotation_retires_old_keys_which_verify_but_never_sign():

@@ -1,4 +1,5 @@
-"""Tamper scenarios (RELIABILITY T02-T07, T10, T11): each is detected and located exactly.
+"""Ledger scenarios of RELIABILITY: T01 (10,000 entries verify alike on the server, offline and in an
+independent RFC 9162 build) and tamper scenarios T02-T07, T10, T11, each detected and located exactly.
 
 Tampering is done in raw SQL as an attacker with database access would (on PostgreSQL bypassing the
 append-only triggers as a superuser can). Run on SQLite and, in the second CI pass, on PostgreSQL.
@@ -217,6 +218,69 @@ def test_exported_bundle_verifies_offline(tmp_path):
     assert report["valid"] is True
     assert report["checkpoint_size"] == 301
     assert report["root"] == verify()["root"]
+
+
+def test_t01_ten_thousand_decisions_verify_alike_everywhere(
+    tmp_path, ledger_transactional_db, agent_client
+):
+    """T01: 10,000 decision entries; /ledger/verify and the offline verifier on the exported bundle
+    both say valid at size 10,000 with the same root, which equals an independent in-memory RFC 9162
+    build (pymerkle) over the stored entries' canonical bytes.
+
+    Each append commits on its own, as appends do in production (one long transaction of 10,000
+    appends makes PostgreSQL walk the head row's growing update chain: quadratic)."""
+    from pymerkle import InmemoryTree
+
+    services.ledger_append(entry_type="test.event", payload={"warmup": True})  # genesis + 1
+    for number in range(9998):
+        services.ledger_append(
+            entry_type="decision.made",
+            payload={
+                "decision_id": f"t01-{number}",
+                "actor": "ai_agent:t01",
+                "action": "read",
+                "outcome": ("allowed", "denied", "escalated")[number % 3],
+                "risk": {"score": (number % 1000) / 10, "level": "low"},
+            },
+        )
+    checkpoint = services.ledger_checkpoint_create()
+    assert checkpoint.tree_size == 10_000
+
+    reader = agent_client("ledger:read")
+    server = reader.get("/ledger/verify").json()
+    assert server["valid"] is True
+    assert server["entries_checked"] == 10_000
+    assert server["checkpoint_size"] == 10_000
+
+    bundle.bundle_write(tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "verify_bundle.py"), str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    offline = json.loads(result.stdout)
+    assert offline["valid"] is True
+    assert offline["checkpoint_size"] == 10_000
+
+    oracle = InmemoryTree(algorithm="sha256")
+    oracle.append_entries(
+        canonical_entry_bytes(
+            {
+                "seq": row.seq,
+                "entry_type": row.entry_type,
+                "timestamp": row.timestamp,
+                "payload": json.loads(row.payload),
+                "prev_hash": row.prev_hash,
+            }
+        )
+        for row in LedgerEntry.objects.order_by("seq").iterator(chunk_size=2000)
+    )
+    independent = oracle.get_root().hex()
+    assert bytes(checkpoint.root_hash).hex() == independent
+    assert offline["root"] == verify()["root"] == independent
 
 
 def test_verify_ledger_command_exit_codes():
