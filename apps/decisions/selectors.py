@@ -11,6 +11,7 @@ from apps.core.exceptions import NotFound
 from apps.decisions.models import Decision, Outcome
 from apps.decisions.services import LEGACY_DECISION
 from apps.escalations import selectors as escalation_selectors
+from apps.escalations.models import Escalation, Override
 
 
 def visible_decisions(*, agent_key_id: str | None) -> QuerySet[Decision]:
@@ -138,3 +139,19 @@ def decision_detail(decision: Decision) -> dict[str, Any]:
         else None
     )
     return body
+
+
+def token_issued_for(*, jti: str) -> tuple[Decision, int | None] | None:
+    """The decision a capability token was minted for, and the token's expiry (epoch seconds).
+
+    Tokens are minted by ``/decide`` (on the decision row), by an approved escalation and by an
+    override (on those rows); all three can be revoked by ``jti``.
+    """
+    decision = Decision.objects.filter(token_jti=jti).first()
+    if decision is not None:
+        return decision, decision.token_expires_at
+    for model in (Escalation, Override):
+        holder = model.objects.select_related("decision").filter(token_jti=jti).first()
+        if holder is not None:
+            return holder.decision, holder.token_expires_at
+    return None

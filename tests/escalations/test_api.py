@@ -461,3 +461,53 @@ def test_expired_escalation_reads_as_denied(critical, agent, time_machine):
         None,
     )
     assert detail["escalation"]["status"] == "expired"
+
+
+# --- Revoking tokens minted by humans ----------------------------------------------------------
+
+
+def _verify(agent, token: str) -> dict:
+    return agent.post("/decide/verify", {"capability_token": token}, format="json").json()
+
+
+def test_approval_and_override_tokens_are_revocable_by_jti(assigned, reviewer, officer, agent):
+    """POST /tokens/revoke finds tokens minted by an approved escalation and by an override, not
+    only those /decide minted; another agent's key still cannot revoke them."""
+    services.escalation_acknowledge(escalation_id=assigned.escalation.pk, user=reviewer)
+    services.escalation_resolve(
+        escalation_id=assigned.escalation.pk, user=reviewer, resolution="approved", note=NOTE
+    )
+    approval = Escalation.objects.get(pk=assigned.escalation.pk)
+    override = services.override_execute(
+        decision=assigned.decision,
+        user=officer,
+        override_type="risk_accepted",
+        justification=JUSTIFICATION,
+    )
+    for token, jti in (
+        (approval.capability_token, approval.token_jti),
+        (override.capability_token, override.token_jti),
+    ):
+        assert _verify(agent, token)["valid"] is True
+        before = LedgerEntry.objects.filter(entry_type="token.revoked").count()
+        response = agent.post(
+            "/tokens/revoke", {"jti": jti, "reason": "human-minted, now withdrawn"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        assert response.json()["jti"] == jti
+        assert LedgerEntry.objects.filter(entry_type="token.revoked").count() == before + 1
+        assert _verify(agent, token)["reason"] == "revoked"
+
+
+def test_other_agents_cannot_revoke_human_minted_tokens(assigned, reviewer, agent_client):
+    services.escalation_acknowledge(escalation_id=assigned.escalation.pk, user=reviewer)
+    services.escalation_resolve(
+        escalation_id=assigned.escalation.pk, user=reviewer, resolution="approved", note=NOTE
+    )
+    approval = Escalation.objects.get(pk=assigned.escalation.pk)
+    stranger = agent_client("decide")
+    response = stranger.post(
+        "/tokens/revoke", {"jti": approval.token_jti, "reason": "not mine"}, format="json"
+    )
+    assert response.status_code == 403
+    assert not LedgerEntry.objects.filter(entry_type="token.revoked").exists()

@@ -23,7 +23,6 @@ from apps.core.api.permissions import ScopeOrPermission, is_agent
 from apps.core.exceptions import InvalidInput, NotFound, PermissionDeniedError
 from apps.decisions import selectors
 from apps.decisions.api.serializers import DecideInput, RevokeInput, VerifyInput, parse_decide
-from apps.decisions.models import Decision
 from apps.decisions.services import DecideRequest, decision_make
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
@@ -266,16 +265,17 @@ class TokenRevokeApi(APIView):
                 raise InvalidInput(f"Not a capability token: {exc.message}.") from exc
         else:
             jti = values["jti"]
-        decision = Decision.objects.filter(token_jti=jti).first()
-        if decision is None:
+        issued = selectors.token_issued_for(jti=jti)
+        if issued is None:
             raise NotFound("No token with that id was issued.")
+        decision, expires_at = issued
         if is_agent(request) and str(decision.agent_key_id) != request.user.key_id:
             raise PermissionDeniedError("Agents can revoke only tokens issued to their own key.")
         revoked = tokens.token_revoke(
             jti=jti,
             reason=values["reason"],
             revoked_by=principal_label(request),
-            expires_at=decision.token_expires_at,
+            expires_at=expires_at,
         )
         return Response({"jti": jti, "revoked": True, "ledger_seq": revoked.ledger_seq})
 
