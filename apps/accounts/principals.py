@@ -35,3 +35,11 @@ class AgentPrincipal:
 
     def __str__(self) -> str:
         return self.label
+
+
+def principal_label(user) -> str:
+    """Pseudonymous label of who acted, as ledger payloads record it: ``agent:<key name>`` for an
+    agent, ``user:<id>`` for a person — never a username or e-mail address, which are personal data
+    an append-only ledger could not erase (DESIGN section 7)."""
+    label = getattr(user, "label", None)
+    return label if isinstance(label, str) and label else f"user:{user.pk}"

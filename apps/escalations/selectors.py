@@ -30,6 +30,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from apps.accounts.constants import Role
+from apps.accounts.principals import principal_label
 from apps.core.exceptions import NotFound
 from apps.escalations.constants import (
     DEFAULT_FOUR_EYES_PRIORITIES,
@@ -68,7 +69,7 @@ def rfc3339(value: datetime | None) -> str | None:
 
 def user_label(user: Any) -> str:
     """Pseudonymous actor label for ledger payloads (user ids, never names or e-mail addresses)."""
-    return f"user:{user.pk}"
+    return principal_label(user)
 
 
 def user_role(user: Any) -> str:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -122,7 +123,11 @@ def test_scopes_and_roles(agent_client, verified_client):
     assert (
         officer.post("/policies/load", document, content_type="application/json").status_code == 201
     )
-    assert PolicyVersion.objects.get().loaded_by == "user:user_compliance_officer"
+    officer_user = get_user_model().objects.get(username="user_compliance_officer")
+    assert PolicyVersion.objects.get().loaded_by == f"user:{officer_user.pk}"
+    # The ledger names people by id only: a username is personal data it could never erase.
+    for entry in LedgerEntry.objects.filter(entry_type__in=["policy.loaded", "policy.activated"]):
+        assert "user_compliance_officer" not in entry.payload
 
 
 def test_evaluate_is_a_dry_run(writer):

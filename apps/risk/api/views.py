@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts import principals
 from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import NotFound
 from apps.risk import scoring, services
@@ -26,8 +27,8 @@ class RiskOut(serializers.Serializer):
 
 
 def principal_label(request) -> str:
-    user = request.user
-    return getattr(user, "label", None) or f"user:{user.get_username()}"
+    """Who made this request, pseudonymously (see ``apps.accounts.principals.principal_label``)."""
+    return principals.principal_label(request.user)
 
 
 class RiskAssessApi(APIView):
