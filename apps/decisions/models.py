@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.db import models
+
+from apps.core.ids import uuid7
 
 
 class Outcome(models.TextChoices):
@@ -21,7 +21,7 @@ class Decision(models.Model):
     only ``context_commitment`` = SHA-256(salt ‖ canonical(context)).
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     agent_key = models.ForeignKey(
         "accounts.AgentKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

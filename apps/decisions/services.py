@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from apps.accounts.models import AgentKey
 from apps.core.exceptions import Conflict
+from apps.core.ids import uuid7
 from apps.decisions.models import Decision, Outcome
 from apps.escalations.models import DEFAULT_SLA, Escalation, Priority
 from apps.ledger import services as ledger
@@ -156,7 +157,7 @@ def decision_make(
             },
         )
 
-    decision_id = uuid.uuid4()
+    decision_id = uuid7()  # time-ordered: inserts stay at the right edge of the primary key
     token = None
     if outcome == Outcome.ALLOWED:
         token = tokens.token_issue(

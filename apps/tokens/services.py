@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core.exceptions import InvalidInput
+from apps.core.ids import uuid7
 from apps.ledger import services as ledger
 from apps.ledger.entry_types import EntryType
 from apps.ledger.keys import load_public
@@ -76,7 +76,7 @@ def token_issue(
     claims = {
         "v": token_format.VERSION,
         "kid": kid,
-        "jti": secrets.token_hex(16),
+        "jti": uuid7().hex,  # 32 hex digits as before; time-ordered for the unique index
         "sub": actor,
         "act": action,
         "res": resource,

@@ -9,6 +9,7 @@ compared through idempotent replays across the two paths, which must be byte-ide
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from django.test import RequestFactory, override_settings
@@ -179,6 +180,9 @@ def test_success_replays_identically_across_paths(keys):
     assert body["outcome"] == "allowed"
     assert body["capability_token"].startswith("cap_")
     assert body["request_id"] == "req-test-1"
+    # Time-ordered ids (RFC 9562 v7) for the two unique indexes every allowed decision feeds.
+    assert uuid.UUID(body["decision_id"]).version == 7
+    assert uuid.UUID(hex=Decision.objects.get().token_jti).version == 7
     replay = views.DecideApi.as_view()(_request(keys["decide"], GOOD, "application/json", headers))
     replay.render()
     assert replay.status_code == 200
