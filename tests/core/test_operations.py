@@ -69,6 +69,12 @@ def test_schema_is_json_when_asked(client):
     assert schema["openapi"].startswith("3.")
     assert "/health" in schema["paths"]
     assert "/status" in schema["paths"]
+    # /decide is served by a plain view for agents; the schema still documents it as DecideApi.
+    decide = schema["paths"]["/decide"]["post"]
+    assert decide["operationId"] == "decide"
+    assert decide["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/DecideInputRequest"
+    )
 
 
 @pytest.mark.django_db
