@@ -42,6 +42,8 @@ LEXECON_SLA_HOURS = {
 # Verified agent keys are remembered per worker this long (0 disables); revocation reaches other
 # workers within it.
 LEXECON_AGENT_KEY_CACHE_SECONDS = float(integer("LEXECON_AGENT_KEY_CACHE_MS", 2000)) / 1000
+# CPython's cyclic-GC generation-0 threshold in WSGI workers (0 keeps Python's default of 700); see wsgi.py.
+LEXECON_GC_GEN0_THRESHOLD = integer("LEXECON_GC_GEN0_THRESHOLD", 20000)
 # Escalation priorities that need two distinct approvers (four-eyes rule).
 LEXECON_FOUR_EYES_PRIORITIES = tuple(
     p.strip() for p in text("LEXECON_FOUR_EYES_PRIORITIES", "critical").split(",") if p.strip()

@@ -116,3 +116,23 @@ def test_security_headers_present(client):
     assert response["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_wsgi_workers_tune_the_cycle_collector():
+    import gc
+
+    from lexecon_site import wsgi  # importing the entry point tunes this process as well
+
+    assert gc.get_threshold()[0] == 20000  # the default LEXECON_GC_GEN0_THRESHOLD
+    try:
+        gc.unfreeze()
+        gc.set_threshold(700, 10, 10)
+        wsgi.tune_garbage_collector(0)  # 0 = leave Python's settings alone
+        assert gc.get_threshold() == (700, 10, 10)
+        assert gc.get_freeze_count() == 0
+        wsgi.tune_garbage_collector(5000)
+        assert gc.get_threshold() == (5000, 20, 20)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(700, 10, 10)
