@@ -62,17 +62,23 @@ def _plain(value):
 def test_preparers_equal_get_db_prep_save(instance, postgres_only):
     """Linked rows are inserted by the PostgreSQL append statement only (elsewhere: ORM save)."""
     _, bound = services._linked_template(services.LinkedRow(instance))
-    fast = {key: prepare(instance) for prepare, key in services._preparers(bound)}
+    fast = {key: prepare(instance) for _, key, prepare in bound}
     # pre_save of auto_now_add fields has now set created_at; Django's path reuses that value.
-    for field, key in bound:
+    for field, key, _ in bound:
         if field.name == "created_at":
             continue
         django_value = field.get_db_prep_save(field.pre_save(instance, True), connection)
         assert _plain(fast[key]) == _plain(django_value), field.name
         assert type(fast[key]) is type(django_value), field.name
-    assert {field.name for field, _ in bound} >= {"context", "reasons", "agent_key", "risk_score"}
+    assert {field.name for field, _, _ in bound} >= {
+        "context",
+        "reasons",
+        "agent_key",
+        "risk_score",
+    }
 
 
 def test_preparers_are_built_once_per_model():
-    bound = services._linked_template(services.LinkedRow(Decision()))[1]
-    assert services._preparers(bound) is services._preparers(bound)
+    _, first = services._linked_template(services.LinkedRow(Decision()))
+    _, again = services._linked_template(services.LinkedRow(Decision()))
+    assert again is first  # the same fields and preparer functions, not rebuilt per row
