@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.conf import settings
+
 from apps.core.logging import request_id_var
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -60,7 +62,7 @@ class AgentFastPathMiddleware:
     before the browser-only ones (static files, sessions, CSRF, staff authentication, OTP,
     messages, lockout, framing), which have nothing to do for a request authenticated by an agent
     key and cost ~0.1 ms of CPU each time. Only ``POST`` requests carrying an ``Authorization``
-    header to a path in ``FAST_PATHS`` qualify; their views authenticate the key themselves and
+    header to a path in ``fast_paths`` qualify; their views authenticate the key themselves and
     answer everything else exactly as the full stack would (see ``apps.decisions.api.views``).
     """
 
@@ -75,6 +77,7 @@ class AgentFastPathMiddleware:
             view = self.fast_paths.get(request.path_info)
             if view is not None:
                 response = view(request)
-                response.headers.setdefault("X-Frame-Options", "DENY")
+                # What XFrameOptionsMiddleware, further down the chain, would have added.
+                response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
                 return response
         return self.get_response(request)
