@@ -1,7 +1,7 @@
 """Load benchmark of POST /decide: gunicorn (sync workers) + PostgreSQL, driven by wrk.
 
     .venv/bin/python benchmarks/decide_load.py [--duration 20] [--connections 32] [--workers 2]
-                                               [--repeat 3]
+                                               [--repeat 3] [--worker-class sync]
 
 Prints, with the exact wrk commands used:
 - /decide at ``--connections`` connections: requests/s, p50/p99, errors   [>= 1,000/s, p99 <= 50 ms, 0]
@@ -50,6 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database", default="lexecon_bench_decide")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--worker-class", default="lexecon_site.workers.SyncWorker")
     return parser.parse_args()
 
 
@@ -177,7 +178,7 @@ def main() -> None:
             "--workers",
             str(args.workers),
             "--worker-class",
-            "sync",
+            args.worker_class,
             "--backlog",
             "2048",
             "--timeout",
@@ -197,7 +198,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         print(
-            f"gunicorn: {args.workers} sync workers; PostgreSQL; {os.cpu_count()} cores; "
+            f"gunicorn: {args.workers} workers ({args.worker_class}); PostgreSQL; {os.cpu_count()} cores; "
             f"wrk on the same machine"
         )
         with tempfile.TemporaryDirectory() as tmp:

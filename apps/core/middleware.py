@@ -77,7 +77,10 @@ class AgentFastPathMiddleware:
             view = self.fast_paths.get(request.path_info)
             if view is not None:
                 response = view(request)
-                # What XFrameOptionsMiddleware, further down the chain, would have added.
+                # What XFrameOptionsMiddleware and CommonMiddleware, further down the chain,
+                # would have added. With a length the server sends the body as it is, not chunked.
                 response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+                if not response.streaming and not response.has_header("Content-Length"):
+                    response.headers["Content-Length"] = str(len(response.content))
                 return response
         return self.get_response(request)

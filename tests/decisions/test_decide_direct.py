@@ -235,6 +235,7 @@ def test_agent_calls_through_the_middleware_keep_every_response_header(client, k
     assert response["X-Frame-Options"] == "DENY"
     assert response["Cache-Control"] == "no-store"
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Length"] == str(len(response.content))  # not sent chunked
     assert "Set-Cookie" not in response
     error = client.post(
         "/decide", b"{", content_type="application/json", HTTP_AUTHORIZATION=keys["decide"]
@@ -242,6 +243,7 @@ def test_agent_calls_through_the_middleware_keep_every_response_header(client, k
     assert error.status_code == 400
     assert error["X-Frame-Options"] == "DENY"
     assert error["Cache-Control"] == "no-store"
+    assert error["Content-Length"] == str(len(error.content))
 
 
 def test_staff_session_calls_still_pass_csrf_and_otp(verified_client, demo_policy):

@@ -62,7 +62,7 @@ def gunicorn(ledger_transactional_db):  # noqa: F811
             "--workers",
             "2",
             "--worker-class",
-            "sync",
+            "lexecon_site.workers.SyncWorker",
             "--timeout",
             "60",
         ],
