@@ -22,8 +22,16 @@ class Decision(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    # No database-level foreign key (ADR 0007): its deferred check locked the agent key's row
+    # FOR KEY SHARE at every commit, inside the serialised ledger append. Django's PROTECT and,
+    # on PostgreSQL, a trigger on accounts_agentkey still keep every referenced key in place.
     agent_key = models.ForeignKey(
-        "accounts.AgentKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.AgentKey",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64)
