@@ -51,6 +51,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="lexecon_bench_decide")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker-class", default="lexecon_site.workers.SyncWorker")
+    parser.add_argument(
+        "--compare-worker-class",
+        help="also serve the same code with this worker class (e.g. sync) on the next port and "
+        "interleave its loaded runs with ours; prints both and the ratio",
+    )
     return parser.parse_args()
 
 
@@ -153,6 +158,40 @@ def lua(path: Path, body: str | None, headers: dict[str, str]) -> Path:
     return path
 
 
+def start_server(worker_class: str, workers: int, port: int, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "lexecon_site.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            worker_class,
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_until_up(base: str) -> None:
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{base}/health", timeout=1)  # noqa: S310 - local server
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
 def main() -> None:
     args = parse_args()
     if shutil.which("wrk") is None:
@@ -167,39 +206,19 @@ def main() -> None:
     }
     os.environ.pop("LEXECON_REDIS_URL", None)
     raw_key = prepare(args.database, env)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "lexecon_site.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            args.worker_class,
-            "--backlog",
-            "2048",
-            "--timeout",
-            "60",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server = start_server(args.worker_class, args.workers, args.port, env)
     base = f"http://127.0.0.1:{args.port}"
+    other = None
+    if args.compare_worker_class:
+        other = start_server(args.compare_worker_class, args.workers, args.port + 1, env)
+    other_base = f"http://127.0.0.1:{args.port + 1}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/health", timeout=1)  # noqa: S310 - local server
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_up(base)
+        if other is not None:
+            wait_until_up(other_base)
         print(
-            f"gunicorn: {args.workers} workers ({args.worker_class}); PostgreSQL; {os.cpu_count()} cores; "
-            f"wrk on the same machine"
+            f"gunicorn: {args.workers} workers ({args.worker_class}); PostgreSQL; "
+            f"{os.cpu_count()} cores; wrk on the same machine"
         )
         with tempfile.TemporaryDirectory() as tmp:
             decide_script = lua(
@@ -210,7 +229,9 @@ def main() -> None:
             bare_script = lua(Path(tmp) / "bare.lua", None, {})
             wrk(f"{base}/decide", 4, 3, decide_script)  # warm-up
             wrk(f"{base}/bench/bare", 4, 3, bare_script)
-            singles, loads, bares = [], [], []
+            if other is not None:
+                wrk(f"{other_base}/decide", 4, 3, decide_script)
+            singles, loads, bares, others = [], [], [], []
             for _ in range(args.repeat):
                 singles.append(wrk(f"{base}/decide", 1, 10, decide_script)[1])
                 before = cpu_seconds(server.pid)
@@ -223,9 +244,17 @@ def main() -> None:
                 bares.append(
                     wrk(f"{base}/bench/bare", args.connections, args.duration, bare_script)[1]
                 )
+                if other is not None:
+                    others.append(
+                        wrk(f"{other_base}/decide", args.connections, args.duration, decide_script)[
+                            1
+                        ]
+                    )
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        for process in (server, other):
+            if process is not None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
 
     for number, (single, loaded, bare) in enumerate(zip(singles, loads, bares, strict=True), 1):
         print(
@@ -260,6 +289,19 @@ def main() -> None:
     )
     print(f"  {bare['command']}")
     print(f"decide / bare = {loaded['rps'] / bare['rps']:.2f}   [target >= 0.6]")
+    if others:
+        ratios = sorted(
+            ours["rps"] / theirs["rps"] for ours, theirs in zip(loads, others, strict=True)
+        )
+        compared = median_run(others, "rps")
+        rates = " · ".join(f"{run['rps']:.0f}" for run in others)
+        print(
+            f"same code with --worker-class {args.compare_worker_class}, interleaved: "
+            f"{rates} req/s, median run "
+            f"{compared['rps']:.0f} req/s p99 {compared['99%']:.2f} ms; "
+            f"{args.worker_class} / {args.compare_worker_class} per run "
+            f"{' · '.join(f'{ratio:.2f}' for ratio in ratios)} (median {ratios[len(ratios) // 2]:.2f})"
+        )
 
     from django.db import connection
 
