@@ -1,7 +1,9 @@
 """Load benchmark of POST /decide: gunicorn (sync workers) + PostgreSQL, driven by wrk.
 
     .venv/bin/python benchmarks/decide_load.py [--duration 20] [--connections 32] [--workers 2]
-                                               [--repeat 3] [--worker-class sync]
+                                               [--repeat 3] [--worker-class CLASS]
+                                               [--compare-worker-class sync]
+                                               [--redis redis://127.0.0.1:6379/15]
 
 Prints, with the exact wrk commands used:
 - /decide at ``--connections`` connections: requests/s, p50/p99, errors   [>= 1,000/s, p99 <= 50 ms, 0]
@@ -13,6 +15,10 @@ Load generator, server and database share this machine's cores, and run-to-run s
 (about +-20 %), so the three phases run ``--repeat`` times, interleaved; every run is printed and the
 verdict uses the median run of each phase. CPU milliseconds per request used by the gunicorn workers
 and by PostgreSQL during the loaded runs are printed too.
+
+By default the server runs like ``make run`` (no Redis, Celery eager): the request that completes
+every ``LEXECON_CHECKPOINT_EVERY``-th entry also signs a checkpoint, stalling its worker for ~25 ms.
+``--redis URL`` runs the production shape instead: a Celery worker (on the same cores) signs them.
 
 Uses (and recreates) the database ``lexecon_bench_decide`` on 127.0.0.1:5432. Needs Debian's wrk.
 """
@@ -51,6 +57,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="lexecon_bench_decide")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker-class", default="lexecon_site.workers.SyncWorker")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="production shape: Redis at URL (e.g. redis://127.0.0.1:6379/15) and one Celery "
+        "worker, which then signs the checkpoints instead of the request that crossed the "
+        "LEXECON_CHECKPOINT_EVERY boundary (embedded default: Celery eager, inline)",
+    )
     parser.add_argument(
         "--compare-worker-class",
         help="also serve the same code with this worker class (e.g. sync) on the next port and "
@@ -206,6 +219,20 @@ def main() -> None:
     }
     os.environ.pop("LEXECON_REDIS_URL", None)
     raw_key = prepare(args.database, env)
+    celery = None
+    if args.redis:
+        env["LEXECON_REDIS_URL"] = args.redis
+        celery = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "lexecon_site", "worker"),
+                *("--pool", "solo", "--loglevel", "WARNING"),
+                *("--without-heartbeat", "--without-gossip"),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     server = start_server(args.worker_class, args.workers, args.port, env)
     base = f"http://127.0.0.1:{args.port}"
     other = None
@@ -218,7 +245,13 @@ def main() -> None:
             wait_until_up(other_base)
         print(
             f"gunicorn: {args.workers} workers ({args.worker_class}); PostgreSQL; "
-            f"{os.cpu_count()} cores; wrk on the same machine"
+            f"{os.cpu_count()} cores; wrk on the same machine; checkpoints every "
+            f"{env['LEXECON_CHECKPOINT_EVERY']} entries "
+            + (
+                f"by a Celery worker (Redis {args.redis})"
+                if args.redis
+                else "inline (Celery eager)"
+            )
         )
         with tempfile.TemporaryDirectory() as tmp:
             decide_script = lua(
@@ -251,7 +284,7 @@ def main() -> None:
                         ]
                     )
     finally:
-        for process in (server, other):
+        for process in (server, other, celery):
             if process is not None:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
