@@ -385,6 +385,9 @@ def _enqueue_checkpoint() -> None:
 # --- Stored Merkle nodes -----------------------------------------------------------------------------
 
 
+_FILL_BATCH = 64
+
+
 def merkle_nodes_fill(*, size: int) -> int:
     """Store every complete perfect subtree of level >= 8 inside the first ``size`` entries.
 
@@ -408,13 +411,21 @@ def merkle_nodes_fill(*, size: int) -> int:
     peaks = [stored[(level + base, index)] for level, index in positions]
     blocks = merkle.CompactRange.from_peaks(next_block, peaks)
     written = 0
-    for block in range(next_block, last_block):
-        leaves = tree.leaf_hashes(block * CHUNK, (block + 1) * CHUNK)
-        block_hash = merkle.InMemoryProvider(leaves).get_perfect(base, 0)
-        completed: list[tuple[int, int, bytes]] = []
-        blocks.append(block_hash, completed)
-        rows = [MerkleNode(level=base, index=block, hash=block_hash)]
-        rows += [MerkleNode(level=base + lvl, index=idx, hash=h) for lvl, idx, h in completed]
+    # Up to _FILL_BATCH blocks per query and per insert: a checkpoint every 1,000 entries covers
+    # about four blocks, a first fill of a million entries about four thousand.
+    for first in range(next_block, last_block, _FILL_BATCH):
+        stop = min(first + _FILL_BATCH, last_block)
+        leaves = tree.leaf_hashes(first * CHUNK, stop * CHUNK)
+        rows = []
+        for block in range(first, stop):
+            offset = (block - first) * CHUNK
+            block_hash = merkle.InMemoryProvider(leaves[offset : offset + CHUNK]).get_perfect(
+                base, 0
+            )
+            completed: list[tuple[int, int, bytes]] = []
+            blocks.append(block_hash, completed)
+            rows.append(MerkleNode(level=base, index=block, hash=block_hash))
+            rows += [MerkleNode(level=base + lvl, index=idx, hash=h) for lvl, idx, h in completed]
         MerkleNode.objects.bulk_create(rows, ignore_conflicts=True)
         written += len(rows)
     return written
@@ -587,7 +598,17 @@ def checkpoint_signers() -> list[notes.NoteSigner]:
 
 
 def ledger_checkpoint_create() -> Checkpoint | None:
-    """Sign a checkpoint over every committed entry, unless the latest already covers them."""
+    """Sign a checkpoint over every committed entry, unless the latest already covers them.
+
+    One transaction (one durable commit instead of one per stored-node batch), and the root's
+    stored nodes are read in one query: in the embedded default this runs inside the request that
+    completed every ``LEXECON_CHECKPOINT_EVERY``-th entry, and its worker serves nobody meanwhile.
+    """
+    with transaction.atomic():
+        return _checkpoint_create()
+
+
+def _checkpoint_create() -> Checkpoint | None:
     head = ChainHead.objects.filter(pk=1).first()
     size = (head.seq + 1) if head else 0
     if size <= 0:
@@ -596,7 +617,7 @@ def ledger_checkpoint_create() -> Checkpoint | None:
     if latest is not None and latest.tree_size >= size:
         return latest
     merkle_nodes_fill(size=size)
-    root_hash = merkle.root(size, tree.DatabaseProvider(size))
+    root_hash = tree.root(size)
     note = notes.sign_checkpoint(settings.LEXECON_ORIGIN, size, root_hash, checkpoint_signers())
     checkpoint, _ = Checkpoint.objects.get_or_create(
         tree_size=size, defaults={"root_hash": root_hash, "note": note}

@@ -125,6 +125,15 @@ class _RecordingProvider:
         return bytes(32)
 
 
+def root(size: int) -> bytes:
+    """The RFC 9162 root of the first ``size`` entries, its stored nodes and blocks read up front."""
+    recorder = _RecordingProvider()
+    merkle.root(size, recorder)
+    provider = DatabaseProvider(size)
+    provider.prefetch(recorder.positions)
+    return merkle.root(size, provider)
+
+
 def inclusion_proof(index: int, size: int) -> tuple[bytes, list[bytes]]:
     """``(leaf_hash, proof)`` for entry ``index`` in the tree of ``size`` entries, in ~3 queries."""
     recorder = _RecordingProvider()

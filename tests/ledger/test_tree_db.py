@@ -34,6 +34,16 @@ def test_fill_is_incremental_and_matches_memory(ledger600):
     }
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_fill_batches_store_the_same_nodes(ledger600, monkeypatch, batch):
+    """Blocks are read and stored ``_FILL_BATCH`` at a time; the compact range that completes
+    parents carries across batches."""
+    monkeypatch.setattr(services, "_FILL_BATCH", batch)
+    assert services.merkle_nodes_fill(size=SIZE) == 3
+    stored = {(n.level, n.index): bytes(n.hash) for n in MerkleNode.objects.all()}
+    assert stored == {key: ledger600.get_perfect(*key) for key in ((8, 0), (8, 1), (9, 0))}
+
+
 def test_roots_and_proofs_match_memory(ledger600):
     services.merkle_nodes_fill(size=SIZE)
     for size in (1, 2, 255, 256, 257, 511, 512, 513, 600):
@@ -45,6 +55,7 @@ def check_size(ledger600, size):
     database = tree.DatabaseProvider(size)
     root = merkle.root(size, memory)
     assert merkle.root(size, database) == root
+    assert tree.root(size) == root  # the prefetching root checkpoints use
     for index in {0, size // 2, size - 1, min(300, size - 1)}:
         proof = merkle.inclusion_proof(index, size, database)
         assert proof == merkle.inclusion_proof(index, size, memory)
