@@ -12,16 +12,16 @@ request completed every ``LEXECON_CHECKPOINT_EVERY``-th entry. Uses (and recreat
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from fresh import fresh_database  # noqa: E402
+
 DATABASE = "lexecon_bench_checkpoint"
 
 
@@ -30,20 +30,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--every", type=int, default=1000)
     args = parser.parse_args()
-    admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
-    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {DATABASE}"], check=True)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "lexecon_site.settings.dev",
-            "LEXECON_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
-            "LEXECON_SECRET_KEY": secrets.token_urlsafe(64),
-            "LEXECON_MASTER_KEY": secrets.token_urlsafe(32),
-            "LEXECON_LOG_LEVEL": "WARNING",
-            "LEXECON_CHECKPOINT_EVERY": "0",
-        }
-    )
-    os.environ.pop("LEXECON_REDIS_URL", None)
+    fresh_database(DATABASE)
     import django
 
     django.setup()

@@ -13,10 +13,8 @@ database ``lexecon_bench_append`` on 127.0.0.1:5432.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from fresh import fresh_database  # noqa: E402
+
 DATABASE = "lexecon_bench_append"
 FOREIGN_KEY = (
     "ALTER TABLE decisions_decision ADD CONSTRAINT bench_decision_agent_key_fk "
@@ -122,20 +123,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    admin_url = "postgresql://postgres@127.0.0.1:5432/postgres"
-    subprocess.run(["psql", admin_url, "-qc", f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
-    subprocess.run(["psql", admin_url, "-qc", f"CREATE DATABASE {DATABASE}"], check=True)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "lexecon_site.settings.dev",
-            "LEXECON_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
-            "LEXECON_SECRET_KEY": secrets.token_urlsafe(64),
-            "LEXECON_MASTER_KEY": secrets.token_urlsafe(32),
-            "LEXECON_LOG_LEVEL": "WARNING",
-            "LEXECON_CHECKPOINT_EVERY": "0",
-        }
-    )
-    os.environ.pop("LEXECON_REDIS_URL", None)
+    fresh_database(DATABASE)
     statement, params = capture_statement()
     keys = unique_keys(params)
     import psycopg

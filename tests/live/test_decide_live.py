@@ -9,9 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -27,19 +25,14 @@ from apps.ledger.models import LedgerEntry
 from apps.policies import services as policies
 from tests.conftest import DEMO
 from tests.ledger.conftest import ledger_transactional_db  # noqa: F401
+from tests.live.conftest import free_port, gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.live
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def gunicorn(ledger_transactional_db):  # noqa: F811
+def server(ledger_transactional_db):  # noqa: F811
     if connection.vendor != "postgresql":
         pytest.skip("the live-server test runs on PostgreSQL")
     db = connection.settings_dict
@@ -51,26 +44,7 @@ def gunicorn(ledger_transactional_db):  # noqa: F811
         "LEXECON_DATABASE_URL": url,
         "LEXECON_LOG_LEVEL": "WARNING",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "lexecon_site.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--worker-class",
-            "lexecon_site.workers.SyncWorker",
-            "--timeout",
-            "60",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    process = gunicorn(port, env, workers=2, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -88,7 +62,7 @@ def gunicorn(ledger_transactional_db):  # noqa: F811
     process.wait(timeout=20)
 
 
-def test_t12_two_hundred_concurrent_decisions(gunicorn):
+def test_t12_two_hundred_concurrent_decisions(server):
     assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
     policies.policy_load(document=document, loaded_by="test", activate=True)
@@ -97,7 +71,7 @@ def test_t12_two_hundred_concurrent_decisions(gunicorn):
     lock = threading.Lock()
 
     def worker(number: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", gunicorn, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
         for index in range(10):
             body = {**DEMO, "request_id": f"w{number}-{index}"}
             conn.request(

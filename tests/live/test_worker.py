@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 
 from lexecon_site.workers import CoalescingResponse
-from tests.live.test_decide_live import free_port
+from tests.live.conftest import free_port, gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.live
@@ -38,26 +36,7 @@ def server(tmp_path_factory):
         "LEXECON_DATABASE_URL": f"sqlite:///{database}",
         "LEXECON_LOG_LEVEL": "WARNING",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "lexecon_site.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--worker-class",
-            "lexecon_site.workers.SyncWorker",
-            "--timeout",
-            "30",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
+    process = gunicorn(port, env, workers=1, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

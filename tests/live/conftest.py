@@ -1,0 +1,31 @@
+"""Shared by the live tests: a free port and a gunicorn serving Lexecon with our worker class."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gunicorn(port: int, env: dict[str, str], *, workers: int, stderr) -> subprocess.Popen:
+    """Start gunicorn as production does (``lexecon_site.workers.SyncWorker``) on 127.0.0.1."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "lexecon_site.wsgi:application"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+            *("--worker-class", "lexecon_site.workers.SyncWorker", "--timeout", "60"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
