@@ -85,6 +85,17 @@ def test_a_json_answer_is_length_delimited_complete_and_closed(server):
     assert headers["x-content-type-options"] == "nosniff"
 
 
+def test_a_headers_only_answer_is_not_held_back(server):
+    """Headers are sent with MSG_MORE; with no body to follow, the close must push them out at
+    once (a corked frame would otherwise wait for the kernel's 200 ms timer)."""
+    started = time.monotonic()
+    status, headers, body = exchange(server, b"HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert time.monotonic() - started < 0.15
+    assert status == 200
+    assert body == b""
+    assert headers["connection"] == "close"
+
+
 def test_a_static_file_arrives_byte_for_byte(server):
     name = "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
     expected = Path(finders.find(name)).read_bytes()
