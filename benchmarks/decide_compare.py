@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import signal
 import statistics
 import subprocess
@@ -41,37 +40,19 @@ print(decide_load.prepare(settings.pop("database"), settings))
 
 
 def start(tree: Path, name: str, port: int, worker_class: str) -> tuple[subprocess.Popen, str]:
+    """Prepare ``tree``'s own database with its own ``decide_load.prepare`` and serve it."""
     database = f"lexecon_compare_{name}"
-    env = {
-        "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
-        "LEXECON_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
-        "LEXECON_SECRET_KEY": secrets.token_urlsafe(64),
-        "LEXECON_MASTER_KEY": secrets.token_urlsafe(32),
-        "LEXECON_LOG_LEVEL": "WARNING",
-        "LEXECON_CHECKPOINT_EVERY": "1000",
-    }
-    base_env = {k: v for k, v in os.environ.items() if k != "LEXECON_REDIS_URL"}
+    env = decide_load.server_env(database)
     python = str(tree / ".venv/bin/python")
     prepared = subprocess.run(
         [python, "-c", PREPARE, json.dumps({**env, "database": database})],
         cwd=tree,
-        env=base_env,
         capture_output=True,
         text=True,
         check=True,
     )
     raw_key = prepared.stdout.strip().splitlines()[-1]
-    server = subprocess.Popen(
-        [
-            *(python, "-m", "gunicorn", "lexecon_site.wsgi:application"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--worker-class", worker_class),
-            *("--backlog", "2048", "--timeout", "60"),
-        ],
-        cwd=tree,
-        env={**base_env, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = decide_load.start_server(worker_class, 2, port, env, python=python, cwd=tree)
     return server, raw_key
 
 
@@ -83,6 +64,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--port", type=int, default=8870)
     args = parser.parse_args()
+    os.environ.pop("LEXECON_REDIS_URL", None)  # both sides run the embedded default's Celery eager
     sides = [
         ("old", args.old_tree.resolve(), args.worker_class),
         ("new", ROOT, "lexecon_site.workers.SyncWorker"),

@@ -17,7 +17,8 @@ verdict uses the median run of each phase. CPU milliseconds per request used by 
 and by PostgreSQL during the loaded runs are printed too.
 
 By default the server runs like ``make run`` (no Redis, Celery eager): the request that completes
-every ``LEXECON_CHECKPOINT_EVERY``-th entry also signs a checkpoint, stalling its worker for ~25 ms.
+every ``LEXECON_CHECKPOINT_EVERY``-th entry also signs a checkpoint, stalling its worker for ~10-15 ms
+(``benchmarks/checkpoint.py``).
 ``--redis URL`` runs the production shape instead: a Celery worker (on the same cores) signs them.
 
 Uses (and recreates) the database ``lexecon_bench_decide`` on 127.0.0.1:5432. Needs Debian's wrk.
@@ -171,10 +172,31 @@ def lua(path: Path, body: str | None, headers: dict[str, str]) -> Path:
     return path
 
 
-def start_server(worker_class: str, workers: int, port: int, env: dict) -> subprocess.Popen:
+def server_env(database: str) -> dict[str, str]:
+    """Settings of a benchmark server on ``database``: new secrets, a checkpoint every 1,000."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+        "LEXECON_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{database}",
+        "LEXECON_SECRET_KEY": secrets.token_urlsafe(64),
+        "LEXECON_MASTER_KEY": secrets.token_urlsafe(32),
+        "LEXECON_LOG_LEVEL": "WARNING",
+        "LEXECON_CHECKPOINT_EVERY": "1000",
+    }
+
+
+def start_server(
+    worker_class: str,
+    workers: int,
+    port: int,
+    env: dict,
+    *,
+    python: str = sys.executable,
+    cwd: Path = ROOT,
+) -> subprocess.Popen:
+    """gunicorn serving the checkout at ``cwd`` with its ``python``, on 127.0.0.1:``port``."""
     return subprocess.Popen(
         [
-            sys.executable,
+            python,
             "-m",
             "gunicorn",
             "lexecon_site.wsgi:application",
@@ -189,7 +211,7 @@ def start_server(worker_class: str, workers: int, port: int, env: dict) -> subpr
             "--timeout",
             "60",
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -209,14 +231,7 @@ def main() -> None:
     args = parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
-    env = {
-        "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
-        "LEXECON_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{args.database}",
-        "LEXECON_SECRET_KEY": secrets.token_urlsafe(64),
-        "LEXECON_MASTER_KEY": secrets.token_urlsafe(32),
-        "LEXECON_LOG_LEVEL": "WARNING",
-        "LEXECON_CHECKPOINT_EVERY": "1000",
-    }
+    env = server_env(args.database)
     os.environ.pop("LEXECON_REDIS_URL", None)
     raw_key = prepare(args.database, env)
     celery = None

@@ -156,8 +156,8 @@ class SyncWorker(sync.SyncWorker):
         and closes instead of idling. A request whose body was not read to its end (an early
         error answer, say) gets gunicorn's full linger. (gunicorn's ``handle`` tries its own close
         afterwards and finds the socket closed.)"""
-        waiting_matters = _body_read_to_end(req)
-        watched = [client, listener] if waiting_matters else [client]
+        may_close_early = _body_read_to_end(req)
+        watched = [client, listener] if may_close_early else [client]
         try:
             client.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + LINGER_SECONDS
