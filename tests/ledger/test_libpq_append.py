@@ -1,0 +1,168 @@
+"""The append statement sent to libpq directly (autocommit) writes exactly what psycopg's cursor
+writes, maps errors the same way and survives lost prepared statements (PostgreSQL)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.forms.models import model_to_dict
+from psycopg.types.json import Jsonb
+
+from apps.decisions.models import Decision
+from apps.ledger import services
+from apps.ledger.models import ChainHead, LedgerEntry
+from apps.ledger.selectors import ledger_verify
+
+_ON_POSTGRES = pytest.mark.usefixtures("postgres_only", "ledger_transactional_db")
+
+_COMPARED_AWAY = {"id", "agent_key", "ledger_seq", "ledger_entry_hash", "timestamp", "created_at"}
+
+
+def _decision(jti: str) -> Decision:
+    return Decision(
+        id=uuid.uuid4(),
+        agent_key_id=uuid.uuid4(),
+        idempotency_key=f"k-{jti}",
+        request_fingerprint="f" * 64,
+        request_id="r-1",
+        actor="ai_agent:x",
+        action="read",
+        resource="crm://customers/42 — “quoted” ü",
+        data_classes=["pii", "financial"],
+        ai_system="",
+        outcome="allowed",
+        reason="because",
+        reasons=[{"rule_id": "r1", "effect": "permit", "message": "naïve ✓"}],
+        controls=["SOC2:CC6.1"],
+        policy_version="v" * 64,
+        risk_score=46.43000000000001,
+        risk_level="medium",
+        risk_dimensions={"privacy": 70.0, "security": 12.5},
+        capability_token="cap_x.y",
+        token_jti=jti,
+        token_expires_at=1795945124,
+        context={"purpose": "support_ticket", "n": [1, 2.5, None, True], "s": "\t\n\"'\\"},
+        context_salt="s" * 32,
+        context_commitment="c" * 64,
+    )
+
+
+def _append(decision: Decision) -> services.AppendedEntry:
+    return services.ledger_append(
+        entry_type="decision.made",
+        payload={"decision_id": str(decision.id)},
+        linked=services.LinkedRow(decision),
+    )
+
+
+def _our_statements() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'lexecon_append_%%'"
+        )
+        return cursor.fetchone()[0]
+
+
+@_ON_POSTGRES
+def test_autocommit_append_is_prepared_through_libpq_and_verifies():
+    assert not connection.in_atomic_block
+    first = _append(_decision("j-1"))
+    second = _append(_decision("j-2"))
+    assert second.seq == first.seq + 1
+    assert _our_statements() == 1  # prepared once, on this connection, under our name
+    assert ledger_verify()["valid"] is True
+
+
+@_ON_POSTGRES
+def test_rows_equal_those_written_through_psycopg():
+    direct, through_cursor = _decision("j-direct"), _decision("j-cursor")
+    appended = _append(direct)  # autocommit: libpq
+    with transaction.atomic():  # in a transaction: psycopg's cursor
+        _append(through_cursor)
+    assert _our_statements() == 1
+    rows = {d.token_jti: d for d in Decision.objects.filter(token_jti__in=["j-direct", "j-cursor"])}
+    a, b = (model_to_dict(rows[jti]) for jti in ("j-direct", "j-cursor"))
+    for name in _COMPARED_AWAY | {"token_jti", "idempotency_key"}:
+        a.pop(name, None), b.pop(name, None)
+    assert a == b
+    stored = rows["j-direct"]
+    assert stored.resource == direct.resource
+    assert stored.context == direct.context
+    assert stored.risk_score == direct.risk_score  # the double survives its text form exactly
+    assert stored.ledger_seq == appended.seq
+    assert stored.ledger_entry_hash == appended.entry_hash
+    assert LedgerEntry.objects.get(seq=appended.seq).entry_hash == appended.entry_hash
+
+
+@_ON_POSTGRES
+def test_integrity_error_is_djangos_and_nothing_is_written():
+    _append(_decision("j-dup"))
+    head = ChainHead.objects.get(pk=1)
+    entries, decisions = LedgerEntry.objects.count(), Decision.objects.count()
+    with pytest.raises(IntegrityError):
+        _append(_decision("j-dup"))  # token_jti is unique
+    assert ChainHead.objects.get(pk=1).seq == head.seq
+    assert (LedgerEntry.objects.count(), Decision.objects.count()) == (entries, decisions)
+    assert _append(_decision("j-after")).seq == head.seq + 1  # the connection is still usable
+
+
+@_ON_POSTGRES
+def test_lost_prepared_statement_is_prepared_again():
+    first = _append(_decision("j-a"))
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert _our_statements() == 0
+    assert _append(_decision("j-b")).seq == first.seq + 1
+    assert _our_statements() == 1
+
+
+@_ON_POSTGRES
+def test_new_connection_prepares_again():
+    first = _append(_decision("j-c"))
+    connection.close()
+    assert _append(_decision("j-d")).seq == first.seq + 1
+    assert _our_statements() == 1
+
+
+def test_text_forms_of_parameters():
+    at = datetime(2026, 12, 2, 1, 2, 3, 456789, tzinfo=UTC)
+    key = uuid.UUID("0190a0a0-0000-7000-8000-000000000001")
+    order = ("s", "n", "f", "b", "u", "j", "t", "none")
+    params = {
+        "s": "ü",
+        "n": 42,
+        "f": 0.1 + 0.2,
+        "b": False,
+        "u": key,
+        "j": Jsonb({"k": ["ü", 1.5]}),
+        "t": at,
+        "none": None,
+    }
+    values = services._libpq_values(order, params)
+    assert values == [
+        "ü".encode(),
+        b"42",
+        b"0.30000000000000004",
+        b"false",
+        b"0190a0a0-0000-7000-8000-000000000001",
+        '{"k": ["ü", 1.5]}'.encode(),
+        b"2026-12-02T01:02:03.456789+00:00",
+        None,
+    ]
+    # Anything else goes through psycopg's adapters instead of a guess.
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 - naive on purpose
+    for odd in (math.inf, math.nan, naive, b"bytes", [1, 2], {"a": 1}):
+        assert services._libpq_values(("x",), {"x": odd}) is None
+
+
+def test_placeholders_become_numbered_once():
+    name, text, order = services._libpq_form("SELECT %(a)s, %(b)s, %(a)s")
+    assert text == b"SELECT $1, $2, $1"
+    assert order == ("a", "b")
+    assert name.startswith(b"lexecon_append_")
+    with pytest.raises(ValueError, match="literal"):
+        services._libpq_form("SELECT '100%' , %(a)s")
