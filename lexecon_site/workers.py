@@ -13,8 +13,9 @@ request cost more than they need to:
   idle time of the worker, about a tenth of its wall-clock time under 32 connections. Here the
   worker lingers only while no other client is waiting to be accepted; otherwise it drains what has
   already arrived, closes, and takes the next connection.
-- **Status line and body in two TCP segments.** Headers go out with ``MSG_MORE`` so the kernel sends
-  them together with the first body chunk (one segment, one wake-up of the client instead of two).
+- **Status line and body in two TCP segments.** A small length-delimited body goes out in the same
+  ``send`` as the headers; otherwise headers go out with ``MSG_MORE`` so the kernel sends them
+  together with the first body chunk (one segment, one wake-up of the client instead of two).
   Anything sent afterwards, a chunk, ``sendfile`` or the closing FIN, pushes them out as well.
 - **Syscalls that repeat constant answers.** The listening address is read once per listener (not
   ``getsockname`` per request), accepted sockets are already close-on-exec (Python's ``accept``
@@ -40,6 +41,7 @@ from gunicorn.workers import sync
 HEARTBEAT_SECONDS = 1.0
 LINGER_SECONDS = 2.0  # gunicorn's own bound for the lingering close
 DRAIN_BYTES = 65536
+COALESCE_BYTES = 65536  # a first body chunk up to this size is copied behind the headers
 MSG_MORE = getattr(socket, "MSG_MORE", 0)  # Linux; elsewhere headers simply go out on their own
 
 
@@ -51,16 +53,40 @@ def _body_read_to_end(req) -> bool:
 
 
 class CoalescingResponse(wsgi.Response):
-    """A response whose status line and headers leave in the same segment as its first body bytes."""
+    """A response whose status line and headers leave in the same segment as its first body bytes.
+
+    A length-delimited body whose first chunk is small (every API answer) goes out with the
+    headers in one ``send``; otherwise the headers are sent with ``MSG_MORE`` and the kernel holds
+    them for the next write."""
+
+    def _head(self) -> bytes:
+        lines = self.default_headers()
+        lines.extend(f"{name}: {value}\r\n" for name, value in self.headers)
+        lines.append("\r\n")
+        return "".join(lines).encode("latin-1")
 
     def send_headers(self) -> None:
         if self.headers_sent:
             return
-        lines = self.default_headers()
-        lines.extend(f"{name}: {value}\r\n" for name, value in self.headers)
-        lines.append("\r\n")
-        self.sock.sendall("".join(lines).encode("latin-1"), MSG_MORE)
+        self.sock.sendall(self._head(), MSG_MORE)
         self.headers_sent = True
+
+    def write(self, arg) -> None:
+        if (
+            self.headers_sent
+            or self.chunked
+            or self._omits_body
+            or self.response_length is None
+            or not isinstance(arg, bytes)
+            or len(arg) > COALESCE_BYTES
+        ):
+            super().write(arg)
+            return
+        tosend = min(self.response_length - self.sent, len(arg))  # never more than announced
+        head = self._head()
+        self.headers_sent = True
+        self.sent += tosend
+        self.sock.sendall(head + arg[:tosend])
 
 
 class SyncWorker(sync.SyncWorker):

@@ -19,7 +19,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        supplied = request.headers.get("X-Request-ID", "")
+        # request.headers would parse every META key into a new mapping first (~10 µs).
+        supplied = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = supplied if _CLIENT_ID.match(supplied) else uuid.uuid4().hex
         request.request_id = request_id
         # Not reset afterwards: Django logs 4xx/5xx responses after the middleware chain returns,

@@ -153,22 +153,34 @@ def test_an_unread_request_body_keeps_the_full_linger(server):
     assert second_status == 200
 
 
-@pytest.mark.parametrize("body", [b'{"status":"ok"}', b"", b"x" * 100_000])
-def test_coalesced_response_writes_what_gunicorn_writes(body):
-    """Same bytes on the wire as gunicorn's own Response, whatever the body."""
+@pytest.mark.parametrize(
+    ("method", "declared", "chunks"),
+    [
+        ("GET", 15, [b'{"status":"ok"}']),
+        ("GET", 0, []),
+        ("GET", 100_000, [b"x" * 100_000]),  # over COALESCE_BYTES: headers with MSG_MORE
+        ("GET", 4, [b"ab", b"cd"]),
+        ("GET", 3, [b"abcdef", b"gh"]),  # more than announced: cut at Content-Length
+        ("GET", None, [b"ab", b"cd"]),  # no length: chunked
+        ("HEAD", 3, [b"abc"]),  # no body on the wire
+    ],
+)
+def test_coalesced_response_writes_what_gunicorn_writes(method, declared, chunks):
+    """Same bytes on the wire as gunicorn's own Response, whatever the body and its framing."""
     wires = []
     for response_class in (wsgi.Response, CoalescingResponse):
         ours, theirs = socket.socketpair()
-        theirs.sendall(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        theirs.sendall(f"{method} /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         cfg = Config()
         request = next(RequestParser(cfg, ours, ("127.0.0.1", 1)))
         response = response_class(request, ours, cfg)
         response.force_close()
-        response.start_response(
-            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-        )
-        if body:
-            response.write(body)
+        headers = [("Content-Type", "application/json")]
+        if declared is not None:
+            headers.append(("Content-Length", str(declared)))
+        response.start_response("200 OK", headers)
+        for chunk in chunks:
+            response.write(chunk)
         response.close()
         ours.close()
         data = b""
@@ -179,4 +191,10 @@ def test_coalesced_response_writes_what_gunicorn_writes(body):
         lines = [line for line in head.split(b"\r\n") if not line.startswith(b"Date:")]
         wires.append((lines, rest))
     assert wires[0] == wires[1]
-    assert wires[1][1] == body
+    body = b"".join(chunks)
+    if method == "HEAD":
+        assert wires[1][1] == b""
+    elif declared is None:
+        assert wires[1][1] == b"2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n"
+    else:
+        assert wires[1][1] == body[:declared]

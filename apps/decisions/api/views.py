@@ -71,7 +71,7 @@ class DecideApi(APIView):
 
 
 def _idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key")
+    key = request.META.get("HTTP_IDEMPOTENCY_KEY")  # what request.headers would build it from
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
         raise InvalidInput("Idempotency-Key must be 1-200 visible ASCII characters.")
     return key
