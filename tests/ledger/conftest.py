@@ -3,10 +3,43 @@ superuser would), and a transactional-db variant that can clean up an append-onl
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import connection, transaction
 
+from apps.decisions.models import Decision
 from apps.ledger import services
+
+
+def full_decision(**overrides) -> Decision:
+    """A decision with every field set (unsaved): the widest linked row the append writes."""
+    values = {
+        "id": uuid.uuid4(),
+        "agent_key_id": uuid.uuid4(),
+        "idempotency_key": "k-1",
+        "request_fingerprint": "f" * 64,
+        "request_id": "r",
+        "actor": "ai_agent:x",
+        "action": "read",
+        "resource": None,
+        "data_classes": ["pii"],
+        "outcome": "allowed",
+        "reason": "because",
+        "reasons": [{"rule_id": "r1", "effect": "permit", "message": "m"}],
+        "controls": ["SOC2:CC6.1"],
+        "policy_version": "v" * 64,
+        "risk_score": 46.43,
+        "risk_level": "medium",
+        "risk_dimensions": {"privacy": 70.0},
+        "capability_token": "cap_x.y",
+        "token_jti": "j" * 32,
+        "token_expires_at": 1795945124,
+        "context": {"purpose": "support_ticket", "n": [1, 2.5, None]},
+        "context_salt": "s" * 32,
+        "context_commitment": "c" * 64,
+    }
+    return Decision(**{**values, **overrides})
 
 
 def append_many(count: int, *, prefix: str = "e") -> list[services.AppendedEntry]:

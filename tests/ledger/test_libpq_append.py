@@ -16,6 +16,7 @@ from apps.decisions.models import Decision
 from apps.ledger import services
 from apps.ledger.models import ChainHead, LedgerEntry
 from apps.ledger.selectors import ledger_verify
+from tests.ledger.conftest import full_decision
 
 _ON_POSTGRES = pytest.mark.usefixtures("postgres_only", "ledger_transactional_db")
 
@@ -23,31 +24,17 @@ _COMPARED_AWAY = {"id", "agent_key", "ledger_seq", "ledger_entry_hash", "timesta
 
 
 def _decision(jti: str) -> Decision:
-    return Decision(
-        id=uuid.uuid4(),
-        agent_key_id=uuid.uuid4(),
+    return full_decision(
         idempotency_key=f"k-{jti}",
-        request_fingerprint="f" * 64,
         request_id="r-1",
-        actor="ai_agent:x",
-        action="read",
         resource="crm://customers/42 — “quoted” ü",
         data_classes=["pii", "financial"],
         ai_system="",
-        outcome="allowed",
-        reason="because",
         reasons=[{"rule_id": "r1", "effect": "permit", "message": "naïve ✓"}],
-        controls=["SOC2:CC6.1"],
-        policy_version="v" * 64,
         risk_score=46.43000000000001,
-        risk_level="medium",
         risk_dimensions={"privacy": 70.0, "security": 12.5},
-        capability_token="cap_x.y",
         token_jti=jti,
-        token_expires_at=1795945124,
         context={"purpose": "support_ticket", "n": [1, 2.5, None, True], "s": "\t\n\"'\\"},
-        context_salt="s" * 32,
-        context_commitment="c" * 64,
     )
 
 

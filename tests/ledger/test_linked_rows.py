@@ -10,6 +10,7 @@ from psycopg.types.json import Jsonb
 
 from apps.decisions.models import Decision
 from apps.ledger import services
+from tests.ledger.conftest import full_decision
 
 pytestmark = pytest.mark.django_db
 
@@ -21,31 +22,7 @@ def _plain(value):
 @pytest.mark.parametrize(
     "instance",
     [
-        Decision(
-            id=uuid.uuid4(),
-            agent_key_id=uuid.uuid4(),
-            idempotency_key="k-1",
-            request_fingerprint="f" * 64,
-            request_id="r",
-            actor="ai_agent:x",
-            action="read",
-            resource=None,
-            data_classes=["pii"],
-            outcome="allowed",
-            reason="because",
-            reasons=[{"rule_id": "r1", "effect": "permit", "message": "m"}],
-            controls=["SOC2:CC6.1"],
-            policy_version="v" * 64,
-            risk_score=46.43,
-            risk_level="medium",
-            risk_dimensions={"privacy": 70.0},
-            capability_token="cap_x.y",
-            token_jti="j" * 32,
-            token_expires_at=1795945124,
-            context={"purpose": "support_ticket", "n": [1, 2.5, None]},
-            context_salt="s" * 32,
-            context_commitment="c" * 64,
-        ),
+        full_decision(),
         Decision(
             id=uuid.uuid4(),
             actor="a",
