@@ -7,8 +7,9 @@ import math
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.forms.models import model_to_dict
 from psycopg.types.json import Jsonb
 
@@ -153,3 +154,23 @@ def test_placeholders_become_numbered_once():
     assert name.startswith(b"lexecon_append_")
     with pytest.raises(ValueError, match="literal"):
         services._libpq_form("SELECT '100%' , %(a)s")
+
+
+@_ON_POSTGRES
+def test_a_lost_connection_fails_closed_and_the_next_request_reconnects():
+    """The backend behind Django's connection is terminated between two appends (a database
+    restart, an idle-session kill): the append raises Django's error and writes nothing, and the
+    housekeeping Django runs before the next request replaces the connection."""
+    first = _append(_decision("j-before"))
+    pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with pytest.raises(DatabaseError):
+        _append(_decision("j-lost"))
+    connection.close_if_unusable_or_obsolete()  # what request_started/finished run
+    assert connection.connection is None
+    after = _append(_decision("j-after"))
+    assert after.seq == first.seq + 1  # nothing was written by the failed append
+    assert not Decision.objects.filter(token_jti="j-lost").exists()
+    assert ledger_verify()["valid"] is True
