@@ -167,6 +167,18 @@ def _actor_payload(user: Any) -> dict[str, str]:
     }
 
 
+def _escalation_entry(escalation: Escalation, **fields: Any) -> dict[str, Any]:
+    """A ledger payload about ``escalation``: its id, its decision's, and the subject keys the
+    audit views index by, with ``fields``."""
+    return {
+        "escalation_id": str(escalation.pk),
+        "decision_id": str(escalation.decision_id),
+        **fields,
+        "subject_type": "escalation",
+        "subject_id": str(escalation.pk),
+    }
+
+
 def _notify(kind: str, escalation: Escalation, user_ids: list[int]) -> None:
     """After commit, ask the ``escalations.notify`` task to e-mail ``user_ids`` about ``kind``."""
     if not user_ids:
@@ -244,17 +256,14 @@ def escalation_create(
         with transaction.atomic():
             appended = ledger.ledger_append(
                 entry_type=EntryType.ESCALATION_CREATED,
-                payload={
-                    "escalation_id": str(escalation.id),
-                    "decision_id": str(decision.pk),
-                    "priority": priority,
-                    "sla_deadline": selectors.rfc3339(escalation.sla_deadline),
-                    "actor_label": actor_label,
-                    "actor_kind": actor_kind,
-                    "reason_commitment": commitment,
-                    "subject_type": "escalation",
-                    "subject_id": str(escalation.id),
-                },
+                payload=_escalation_entry(
+                    escalation,
+                    priority=priority,
+                    sla_deadline=selectors.rfc3339(escalation.sla_deadline),
+                    actor_label=actor_label,
+                    actor_kind=actor_kind,
+                    reason_commitment=commitment,
+                ),
             )
             escalation.created_ledger_seq = appended.seq
             escalation.full_clean(exclude=["decision"])
@@ -299,14 +308,11 @@ def escalation_assign(
                 raise AlreadyAssigned()
             appended = ledger.ledger_append(
                 entry_type=EntryType.ESCALATION_ASSIGNED,
-                payload={
-                    "escalation_id": str(escalation.pk),
-                    "decision_id": str(escalation.decision_id),
-                    "reviewer": selectors.user_label(reviewer),
+                payload=_escalation_entry(
+                    escalation,
+                    reviewer=selectors.user_label(reviewer),
                     **_actor_payload(user),
-                    "subject_type": "escalation",
-                    "subject_id": str(escalation.pk),
-                },
+                ),
             )
             assignment = EscalationAssignment.objects.create(
                 escalation=escalation,
@@ -337,15 +343,12 @@ def escalation_acknowledge(
             escalation_transition(escalation=escalation, to_status=Status.ACKNOWLEDGED)
             appended = ledger.ledger_append(
                 entry_type=EntryType.ESCALATION_ACKNOWLEDGED,
-                payload={
-                    "escalation_id": str(escalation.pk),
-                    "decision_id": str(escalation.decision_id),
+                payload=_escalation_entry(
+                    escalation,
                     **_actor_payload(user),
-                    "before": before,
-                    "after": escalation.status,
-                    "subject_type": "escalation",
-                    "subject_id": str(escalation.pk),
-                },
+                    before=before,
+                    after=escalation.status,
+                ),
             )
             escalation.acknowledged_by = user
             escalation.acknowledged_at = now
@@ -415,16 +418,13 @@ def _record_approval(
     commitment, salt = ledger.commit_personal(note)
     appended = ledger.ledger_append(
         entry_type=EntryType.ESCALATION_APPROVAL_RECORDED,
-        payload={
-            "escalation_id": str(escalation.pk),
-            "decision_id": str(escalation.decision_id),
+        payload=_escalation_entry(
+            escalation,
             **_actor_payload(user),
-            "approvals": count,
-            "approvals_required": required,
-            "note_commitment": commitment,
-            "subject_type": "escalation",
-            "subject_id": str(escalation.pk),
-        },
+            approvals=count,
+            approvals_required=required,
+            note_commitment=commitment,
+        ),
     )
     approval = EscalationApproval.objects.create(
         escalation=escalation,
@@ -476,21 +476,18 @@ def _resolve(
         approvers.append(selectors.user_label(user))
     appended = ledger.ledger_append(
         entry_type=EntryType.ESCALATION_RESOLVED,
-        payload={
-            "escalation_id": str(escalation.pk),
-            "decision_id": str(decision.pk),
-            "resolution": resolution,
+        payload=_escalation_entry(
+            escalation,
+            resolution=resolution,
             **_actor_payload(user),
-            "approvers": approvers,
-            "approvals_required": required if resolution == Resolution.APPROVED else None,
-            "note_commitment": commitment,
-            "token_jti": token.claims["jti"] if token else None,
-            "action_hash": token.claims["action_hash"] if token else None,
-            "before": before,
-            "after": escalation.status,
-            "subject_type": "escalation",
-            "subject_id": str(escalation.pk),
-        },
+            approvers=approvers,
+            approvals_required=required if resolution == Resolution.APPROVED else None,
+            note_commitment=commitment,
+            token_jti=token.claims["jti"] if token else None,
+            action_hash=token.claims["action_hash"] if token else None,
+            before=before,
+            after=escalation.status,
+        ),
     )
     escalation.resolution = resolution
     escalation.resolved_by = user
@@ -559,20 +556,17 @@ def escalation_expire(*, escalation_id: Any, now: datetime | None = None) -> Esc
         approvals = escalation.approvals.count()
         appended = ledger.ledger_append(
             entry_type=EntryType.ESCALATION_EXPIRED,
-            payload={
-                "escalation_id": str(escalation.pk),
-                "decision_id": str(escalation.decision_id),
-                "priority": escalation.priority,
-                "sla_deadline": selectors.rfc3339(escalation.sla_deadline),
-                "outcome": "denied",
-                "approvals_recorded": approvals,
-                "actor_label": "system:sla",
-                "actor_kind": "system",
-                "before": before,
-                "after": escalation.status,
-                "subject_type": "escalation",
-                "subject_id": str(escalation.pk),
-            },
+            payload=_escalation_entry(
+                escalation,
+                priority=escalation.priority,
+                sla_deadline=selectors.rfc3339(escalation.sla_deadline),
+                outcome="denied",
+                approvals_recorded=approvals,
+                actor_label="system:sla",
+                actor_kind="system",
+                before=before,
+                after=escalation.status,
+            ),
         )
         escalation.resolution = Resolution.DENIED
         escalation.resolved_at = now

@@ -386,6 +386,7 @@ def test_escalating_an_allowed_decision_suspends_it(agent):
     sla = escalation.sla_deadline - escalation.created_at
     assert abs(sla - services.sla_for(decision.risk_level)) < timedelta(seconds=1)
     assert escalation.created_ledger_seq == last_entry_seq("escalation.created")
+    _names_the_escalation(last_entry("escalation.created"), escalation)
     assert RevokedToken.objects.filter(jti=decision.token_jti).exists()
     state = selectors.decision_effective_state(decision)
     assert (state["outcome"], state["status"], state["capability_token"]) == (
@@ -619,3 +620,43 @@ def test_responsibility_chain_order(assigned, reviewer, officer):
     assert chain[1]["who"] == "rita"
     assert chain[1]["why"] == NOTE
     assert [c["ledger_seq"] for c in chain] == sorted(c["ledger_seq"] for c in chain)
+
+
+# --- What every escalation entry names -------------------------------------------------------
+
+
+def _names_the_escalation(payload: dict, escalation: Escalation) -> None:
+    assert payload["escalation_id"] == str(escalation.pk)
+    assert payload["decision_id"] == str(escalation.decision_id)
+    assert (payload["subject_type"], payload["subject_id"]) == ("escalation", str(escalation.pk))
+
+
+def test_every_lifecycle_entry_names_escalation_decision_and_subject(assigned, reviewer):
+    escalation = services.escalation_acknowledge(
+        escalation_id=assigned.escalation.pk, user=reviewer
+    )
+    services.escalation_resolve(
+        escalation_id=escalation.pk, user=reviewer, resolution="approved", note=NOTE
+    )
+    for kind in (
+        "escalation.assigned",
+        "escalation.acknowledged",
+        "escalation.resolved",
+    ):
+        _names_the_escalation(last_entry(kind), escalation)
+
+
+def test_approval_entry_names_escalation_decision_and_subject(critical, officer):
+    services.escalation_acknowledge(escalation_id=critical.escalation.pk, user=officer)
+    services.escalation_resolve(
+        escalation_id=critical.escalation.pk, user=officer, resolution="approved", note=NOTE
+    )
+    _names_the_escalation(last_entry("escalation.approval_recorded"), critical.escalation)
+
+
+def test_expiry_entry_names_escalation_decision_and_subject(escalated):
+    escalation = escalated.escalation
+    services.escalation_expire(
+        escalation_id=escalation.pk, now=escalation.sla_deadline + timedelta(seconds=1)
+    )
+    _names_the_escalation(last_entry("escalation.expired"), escalation)
