@@ -315,7 +315,7 @@ def _libpq_values(order: tuple[str, ...], params: dict[str, Any]) -> list[bytes 
             values.append(repr(value).encode())  # shortest text that reads back as this double
         elif kind is uuid.UUID:
             values.append(str(value).encode())
-        elif kind is Jsonb:
+        elif kind is Jsonb and value.dumps is None:  # a field's own encoder goes via psycopg
             values.append(json.dumps(value.obj, ensure_ascii=False).encode())
         elif kind is datetime and value.tzinfo is not None:
             values.append(value.isoformat().encode())

@@ -143,7 +143,8 @@ def test_text_forms_of_parameters():
     ]
     # Anything else goes through psycopg's adapters instead of a guess.
     naive = datetime(2026, 1, 1)  # noqa: DTZ001 - naive on purpose
-    for odd in (math.inf, math.nan, naive, b"bytes", [1, 2], {"a": 1}):
+    own_encoder = Jsonb({"a": 1}, dumps=lambda obj: "{}")
+    for odd in (math.inf, math.nan, naive, b"bytes", [1, 2], {"a": 1}, own_encoder):
         assert services._libpq_values(("x",), {"x": odd}) is None
 
 
