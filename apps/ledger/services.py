@@ -12,6 +12,7 @@ whatever the code does.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -256,7 +257,7 @@ def _execute_prepared(statement: str, params: dict[str, Any]) -> tuple | None:
     # wrap_database_errors turns psycopg errors into Django's (IntegrityError, OperationalError…).
     with connection.wrap_database_errors:
         if raw.autocommit:
-            prepared = _LIBPQ_FORMS.get(statement) or _libpq_form(statement)
+            prepared = _libpq_form(statement)
             values = _libpq_values(prepared[2], params)
             if values is not None:
                 return _execute_libpq(raw, prepared, values)
@@ -265,15 +266,15 @@ def _execute_prepared(statement: str, params: dict[str, Any]) -> tuple | None:
             return cursor.fetchone()
 
 
-# statement text -> (prepared statement name, text with $n placeholders, parameter names in order)
-_LIBPQ_FORMS: dict[str, tuple[bytes, bytes, tuple[str, ...]]] = {}
 # psycopg connection -> names of the statements prepared on it (a new connection starts empty)
 _LIBPQ_PREPARED: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
+@functools.cache
 def _libpq_form(statement: str) -> tuple[bytes, bytes, tuple[str, ...]]:
-    """``statement`` with psycopg's ``%(name)s`` placeholders as PostgreSQL's ``$n``, once."""
+    """``statement`` with psycopg's ``%(name)s`` placeholders as PostgreSQL's ``$n``: the
+    prepared statement's name, its text and the parameter names in order (once per text)."""
     order: list[str] = []
 
     def number(match: re.Match) -> str:
@@ -285,9 +286,7 @@ def _libpq_form(statement: str) -> tuple[bytes, bytes, tuple[str, ...]]:
     if "%" in text:  # a literal % would need psycopg's escaping rules; none of ours has one
         raise ValueError("An append statement may not contain a literal '%'.")
     name = b"lexecon_append_" + hashlib.sha256(statement.encode()).hexdigest()[:16].encode()
-    form = (name, text.encode(), tuple(order))
-    _LIBPQ_FORMS[statement] = form
-    return form
+    return name, text.encode(), tuple(order)
 
 
 def _libpq_values(order: tuple[str, ...], params: dict[str, Any]) -> list[bytes | None] | None:
