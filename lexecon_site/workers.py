@@ -23,17 +23,36 @@ request cost more than they need to:
   ``HEARTBEAT_SECONDS`` while busy (it is still touched before every idle wait, and the arbiter's
   limit is the much longer ``--timeout``).
 
+It also keeps connections alive (gunicorn's ``--keep-alive`` seconds, default 2; ``0`` restores one
+request per connection), which gunicorn's sync worker never does. A new TCP connection per request
+costs both sides a handshake, an ``accept`` and a close; with keep-alive, the worker waits on all its
+idle connections and its listening sockets in one selector and serves whichever is ready, one
+request at a time, longest-idle first. A connection stays with the worker that accepted it, so the
+workers of one arbiter publish how many connections each holds in a small shared-memory table
+(:class:`ConnectionShare`): a worker holding more than its fair share answers with
+``Connection: close``, the client reconnects, and the shared accept queue hands the connection to
+whichever worker takes it first, until the workers hold equal shares (ADR 0009).
+
 Everything else (parsing, the WSGI environment, error pages, access log, hooks, limits,
 ``max_requests``) is gunicorn's own. TLS sockets take gunicorn's unchanged path.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import math
+import mmap
+import os
 import select
+import selectors
 import socket
+import ssl
+import struct
 import time
 from datetime import timedelta
 
+from gunicorn import http, util
 from gunicorn.http import wsgi
 from gunicorn.http.body import LengthReader
 from gunicorn.workers import sync
@@ -43,6 +62,86 @@ LINGER_SECONDS = 2.0  # gunicorn's own bound for the lingering close
 DRAIN_BYTES = 65536
 COALESCE_BYTES = 65536  # a first body chunk up to this size is copied behind the headers
 MSG_MORE = getattr(socket, "MSG_MORE", 0)  # Linux; elsewhere headers simply go out on their own
+DRAIN_SECONDS = 5.0  # gunicorn's bound for draining an unread body before a connection is reused
+SHARE_SLOTS = 32
+_LISTENER, _CLIENT, _WAKEUP = "listener", "client", "wakeup"
+_GONE = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
+
+
+class ConnectionShare:
+    """How many connections each worker of one arbiter holds, in memory all of them see.
+
+    One slot per worker (``pid``, open connections, heartbeat on the monotonic clock, which all
+    processes of a machine share). A worker claims slot ``age % slots`` (gunicorn numbers the
+    workers it spawns), publishes its count whenever it changes and its heartbeat with every
+    notification to the arbiter; slots whose heartbeat is older than ``stale_after`` (the
+    arbiter's ``--timeout``, after which it kills a silent worker) are ignored, and so are slots
+    of a process that no longer exists (a worker killed with SIGKILL never clears its slot; its
+    pid is checked once its heartbeat is ``QUIET_SECONDS`` old, at most once a second). Two live
+    workers share a slot only after ``slots`` respawns while one of them lived; their counts then
+    mix, which makes the balance worse, never the answers wrong.
+    """
+
+    QUIET_SECONDS = 2 * HEARTBEAT_SECONDS
+
+    def __init__(self, buffer, slots: int = SHARE_SLOTS) -> None:
+        self._buffer = buffer
+        self._slot = struct.Struct("qqd")
+        self._table = struct.Struct("qqd" * slots)
+        self._slots = slots
+        self._offset = 0
+        self._pid = 0
+        self._alive: dict[int, tuple[bool, float]] = {}  # pid -> (exists, when checked)
+        self.open = 0
+
+    def claim(self, age: int, pid: int) -> None:
+        self._offset = (age % self._slots) * self._slot.size
+        self._pid = pid
+        self.open = 0
+        self.publish()
+
+    def publish(self) -> None:
+        self._slot.pack_into(self._buffer, self._offset, self._pid, self.open, time.monotonic())
+
+    def release(self) -> None:
+        self._slot.pack_into(self._buffer, self._offset, 0, 0, 0.0)
+
+    def fair_share(self, stale_after: float) -> int:
+        """``ceil(connections / workers)`` over the live slots (this worker's always counts)."""
+        values = self._table.unpack_from(self._buffer)
+        now = time.monotonic()
+        oldest, quiet = now - stale_after, now - self.QUIET_SECONDS
+        total, workers = self.open, 1
+        for index in range(0, len(values), 3):
+            pid, count, heartbeat = values[index : index + 3]
+            if not pid or pid == self._pid or heartbeat < oldest:
+                continue
+            if heartbeat < quiet and not self._exists(pid, now):
+                continue
+            total += count
+            workers += 1
+        return math.ceil(total / workers)
+
+    def _exists(self, pid: int, now: float) -> bool:
+        known = self._alive.get(pid)
+        if known is not None and now - known[1] < 1.0:
+            return known[0]
+        try:
+            os.kill(pid, 0)
+            exists = True
+        except ProcessLookupError:
+            exists = False
+        except PermissionError:  # someone else's process: it exists
+            exists = True
+        if len(self._alive) > 4 * self._slots:
+            self._alive.clear()
+        self._alive[pid] = (exists, now)
+        return exists
+
+
+# Created when the arbiter imports this module (it resolves --worker-class before forking), so
+# every worker it forks maps the same pages. A process that imports it later only sees itself.
+_SHARED_TABLE = mmap.mmap(-1, struct.calcsize("qqd") * SHARE_SLOTS)
 
 
 def _body_read_to_end(req) -> bool:
@@ -90,22 +189,156 @@ class CoalescingResponse(wsgi.Response):
 
 
 class SyncWorker(sync.SyncWorker):
-    """gunicorn's sync worker with a close that lingers only when nobody else waits (see module)."""
+    """gunicorn's sync worker with keep-alive and a close that lingers only when useful (see module)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._server_addresses: dict[int, object] = {}
         self._notified_at = 0.0
+        self._keepalive = False
+        # kept-alive connections, longest idle first: socket -> (listener, addr, parser, deadline)
+        self._kept: dict[socket.socket, tuple] = {}
+        self._share = ConnectionShare(_SHARED_TABLE)
 
     def notify(self) -> None:
         now = time.monotonic()
         if now - self._notified_at >= min(HEARTBEAT_SECONDS, self.timeout / 4):
             super().notify()
+            if self._keepalive:
+                self._share.publish()
             self._notified_at = now
 
     def wait(self, timeout):
         self._notified_at = 0.0  # about to block: always tell the arbiter we are alive first
         return super().wait(timeout)
+
+    def run(self) -> None:
+        if self.cfg.is_ssl or self.cfg.keepalive <= 0:
+            super().run()  # one request per connection, gunicorn's loop
+            return
+        self._keepalive = True
+        self._share.claim(self.age, os.getpid())
+        try:
+            self._run_keepalive()
+        finally:
+            for client in list(self._kept):
+                self._drop(client)
+            self._share.release()
+
+    def _run_keepalive(self) -> None:
+        selector = selectors.DefaultSelector()
+        for listener in self.sockets:
+            listener.setblocking(False)
+            selector.register(listener, selectors.EVENT_READ, _LISTENER)
+        selector.register(self.PIPE[0], selectors.EVENT_READ, _WAKEUP)
+        self._selector = selector
+        while self.alive:
+            timeout = self.timeout or 0.5
+            if self._kept:
+                first_deadline = next(iter(self._kept.values()))[3]
+                timeout = min(timeout, max(first_deadline - time.monotonic(), 0.0))
+            # No forced heartbeat before blocking: the last one is at most HEARTBEAT_SECONDS (or a
+            # quarter of this timeout) old, and the arbiter's limit is twice this timeout.
+            self.notify()
+            ready, listeners = set(), []
+            for key, _ in selector.select(timeout):
+                if key.data is _CLIENT:
+                    ready.add(key.fileobj)
+                elif key.data is _LISTENER:
+                    listeners.append(key.fileobj)
+                else:
+                    with contextlib.suppress(BlockingIOError):  # a signal woke us
+                        os.read(self.PIPE[0], 1)
+            for client in [kept for kept in self._kept if kept in ready]:  # longest idle first
+                listener, addr, parser, _ = self._kept.pop(client)
+                self._serve(listener, client, addr, parser)
+            for listener in listeners:
+                self._accept_one(listener)
+            self._close_expired()
+            if not self.is_parent_alive():
+                return
+
+    def _accept_one(self, listener) -> None:
+        try:
+            client, addr = listener.accept()  # close-on-exec already (SOCK_CLOEXEC)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                return  # another worker took it
+            raise
+        client.setblocking(True)
+        self._share.open += 1
+        self._share.publish()
+        # Registered once for its lifetime: while it is being served the worker is not selecting.
+        self._selector.register(client, selectors.EVENT_READ, _CLIENT)
+        parser = http.get_parser(self.cfg, client, addr)
+        try:
+            client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # has it sent anything yet?
+        except BlockingIOError:  # no: waiting for it would stall every other client of this worker
+            self._kept[client] = (listener, addr, parser, time.monotonic() + self.cfg.keepalive)
+            return
+        except OSError:
+            pass  # reset already: serving it finds out and closes it
+        self._serve(listener, client, addr, parser)
+
+    def _serve(self, listener, client, addr, parser) -> None:
+        """Answer the requests waiting on ``client``; keep it if it may stay open, else close it."""
+        while self._serve_one(listener, client, addr, parser):
+            if not self.alive:
+                break
+            if parser.unreader.buf.getbuffer().nbytes:
+                continue  # the client has already sent (pipelined) its next request
+            self._kept[client] = (listener, addr, parser, time.monotonic() + self.cfg.keepalive)
+            return
+        self._drop(client)
+
+    def _serve_one(self, listener, client, addr, parser) -> bool:
+        """One request, with gunicorn's sync ``handle`` error handling; True to keep the connection."""
+        req = None
+        try:
+            req = next(parser)
+            if not self.handle_request(listener, req, client, addr):
+                return False
+            if _body_read_to_end(req):
+                return True
+            if parser.finish_body(deadline=time.monotonic() + DRAIN_SECONDS):
+                return True
+            self._finish(listener, client, req)  # body not drained: the lingering close
+        except http.errors.NoMoreData as exc:
+            self.log.debug("Ignored premature client disconnection. %s", exc)
+        except StopIteration as exc:
+            self.log.debug("Closing connection. %s", exc)
+        except ssl.SSLError as exc:  # only reachable if a TLS socket ever took this path
+            self.handle_error(req, client, addr, exc)
+        except OSError as exc:
+            if exc.errno not in _GONE:
+                self.log.exception("Socket error processing request.")
+        except BaseException as exc:  # noqa: BLE001 - as gunicorn's handle: answer, then close
+            self.handle_error(req, client, addr, exc)
+        return False
+
+    def _drop(self, client) -> None:
+        self._kept.pop(client, None)
+        with contextlib.suppress(KeyError, ValueError):  # ValueError: already closed
+            self._selector.unregister(client)
+        util.close_graceful(client)
+        self._share.open -= 1
+        self._share.publish()
+
+    def _close_expired(self) -> None:
+        now = time.monotonic()
+        while self._kept:
+            client, (_, _, _, deadline) = next(iter(self._kept.items()))
+            if deadline > now:
+                return
+            self._drop(client)
+
+    def _may_keep_alive(self) -> bool:
+        """Whether the answer now being made may leave its connection open."""
+        if not (self._keepalive and self.alive) or self._share.open > self.cfg.worker_connections:
+            return False
+        return self._share.open <= 1 or self._share.open <= self._share.fair_share(
+            self.cfg.timeout or 30
+        )
 
     def accept(self, listener) -> None:
         client, addr = listener.accept()  # close-on-exec already (SOCK_CLOEXEC)
@@ -118,14 +351,16 @@ class SyncWorker(sync.SyncWorker):
             address = self._server_addresses[id(listener)] = listener.getsockname()
         return address
 
-    def handle_request(self, listener, req, client, addr) -> None:
-        """Run the application for one request and close the connection (see :meth:`_finish`).
+    def handle_request(self, listener, req, client, addr) -> bool:
+        """Run the application for one request; return True if the connection stays open.
 
         Same order of events as gunicorn's sync worker: ``pre_request``, environment, application,
-        body, ``close``, access log, ``post_request``. Failures propagate to gunicorn's ``handle``,
-        which answers them and closes the socket its own way."""
+        body, ``close``, access log, ``post_request``. A connection that does not stay open is
+        closed here (see :meth:`_finish`). Failures propagate to the caller, which answers them and
+        closes the socket its own way."""
         if self.cfg.is_ssl:
-            return super().handle_request(listener, req, client, addr)
+            super().handle_request(listener, req, client, addr)
+            return False
         environ: dict = {}
         resp = None
         try:
@@ -139,11 +374,12 @@ class SyncWorker(sync.SyncWorker):
                 self.cfg,
                 response_class=CoalescingResponse,
             )
-            resp.force_close()  # one request per connection, as in every sync worker
             self.nr += 1
             if self.nr >= self.max_requests:
                 self.log.info("Autorestarting worker after current request.")
                 self.alive = False
+            if not self._may_keep_alive():
+                resp.force_close()
             result = self.wsgi(environ, resp.start_response)
             try:
                 if isinstance(result, environ["wsgi.file_wrapper"]):
@@ -170,8 +406,10 @@ class SyncWorker(sync.SyncWorker):
                 self.cfg.post_request(self, req, environ, resp)
             except Exception:
                 self.log.exception("Exception in post_request hook")
+        if not resp.should_close():
+            return True
         self._finish(listener, client, req)
-        return None
+        return False
 
     def _finish(self, listener, client, req) -> None:
         """Half-close, then linger for the client's FIN (RFC 9112 §9.6) only while it is useful.
@@ -182,8 +420,10 @@ class SyncWorker(sync.SyncWorker):
         and closes instead of idling. A request whose body was not read to its end (an early
         error answer, say) gets gunicorn's full linger. (gunicorn's ``handle`` tries its own close
         afterwards and finds the socket closed.)"""
-        may_close_early = _body_read_to_end(req)
-        watched = [client, listener] if may_close_early else [client]
+        poller = select.poll()  # not select(): a worker with kept connections may hold fds >= 1024
+        poller.register(client, select.POLLIN)
+        if _body_read_to_end(req):
+            poller.register(listener, select.POLLIN)
         try:
             client.shutdown(socket.SHUT_WR)
             deadline = time.monotonic() + LINGER_SECONDS
@@ -192,8 +432,8 @@ class SyncWorker(sync.SyncWorker):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
-                readable, _, _ = select.select(watched, [], [], remaining)
-                if client not in readable:  # someone is waiting to be accepted (or time is up)
+                ready = {fd for fd, _ in poller.poll(remaining * 1000)}
+                if client.fileno() not in ready:  # someone waits to be accepted (or time is up)
                     self._drain_ready(client)
                     break
                 data = client.recv(4096)

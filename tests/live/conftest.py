@@ -16,13 +16,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn(port: int, env: dict[str, str], *, workers: int, stderr) -> subprocess.Popen:
+def gunicorn(
+    port: int, env: dict[str, str], *, workers: int, stderr, options: tuple[str, ...] = ()
+) -> subprocess.Popen:
     """Start gunicorn as production does (``lexecon_site.workers.SyncWorker``) on 127.0.0.1."""
     return subprocess.Popen(
         [
             *(sys.executable, "-m", "gunicorn", "lexecon_site.wsgi:application"),
             *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
             *("--worker-class", "lexecon_site.workers.SyncWorker", "--timeout", "60"),
+            *options,
         ],
         cwd=ROOT,
         env=env,

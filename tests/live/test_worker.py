@@ -1,14 +1,20 @@
-"""``lexecon_site.workers.SyncWorker`` in a real gunicorn: complete answers, closes, lingering rules.
+"""``lexecon_site.workers.SyncWorker`` in a real gunicorn: complete answers, keep-alive, closes,
+lingering rules, and the balance of kept connections between workers.
 
-One worker process, so the order in which it serves connections is known. Uses only endpoints that
-need no database (``/health``, a 405, a static file), so it runs on both CI passes.
+The module's server has one worker process, so the order in which it serves connections is known,
+and a one-second keep-alive. Uses only endpoints that need no database (``/health``, a 405, a
+static file), so it runs on both CI passes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,17 +24,18 @@ from gunicorn.config import Config
 from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 
-from lexecon_site.workers import CoalescingResponse
+from lexecon_site.workers import CoalescingResponse, ConnectionShare
 from tests.live.conftest import free_port, gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.live
+HEALTH = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+HEALTH_CLOSE = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def start(folder: Path, *, workers: int = 1, options: tuple[str, ...] = ()):
+    """gunicorn on a free port with the test settings on SQLite; returns (process, port, log)."""
     port = free_port()
-    folder = tmp_path_factory.mktemp("worker")
     database, log = folder / "db.sqlite3", (folder / "gunicorn.log").open("w+b")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("LEXECON_")},
@@ -36,23 +43,31 @@ def server(tmp_path_factory):
         "LEXECON_DATABASE_URL": f"sqlite:///{database}",
         "LEXECON_LOG_LEVEL": "WARNING",
     }
-    process = gunicorn(port, env, workers=1, stderr=log)
+    process = gunicorn(port, env, workers=workers, stderr=log, options=options)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            status, _, _ = exchange(port, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            status, _, _ = exchange(port, HEALTH_CLOSE)
             if status == 200:
-                break
+                return process, port, log
         except OSError:
             time.sleep(0.2)
-    else:
-        process.kill()
-        log.seek(0)
-        pytest.fail("gunicorn did not start: " + log.read().decode()[-2000:])
-    yield port
+    process.kill()
+    log.seek(0)
+    pytest.fail("gunicorn did not start: " + log.read().decode()[-2000:])
+
+
+def stop(process, log) -> None:
     process.terminate()
     process.wait(timeout=20)
     log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process, port, log = start(tmp_path_factory.mktemp("worker"), options=("--keep-alive", "1"))
+    yield port
+    stop(process, log)
 
 
 def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
@@ -75,8 +90,43 @@ def exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
         return read_answer(sock)
 
 
+class Reader:
+    """Reads length-delimited answers one at a time from a connection that stays open."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.data = sock, b""
+
+    def answer(self) -> tuple[int, dict[str, str], bytes]:
+        while b"\r\n\r\n" not in self.data:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the server closed the connection before answering"
+            self.data += chunk
+        head, _, self.data = self.data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        while len(self.data) < length:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the server closed the connection inside an answer"
+            self.data += chunk
+        body, self.data = self.data[:length], self.data[length:]
+        return int(lines[0].split()[1]), headers, body
+
+    def closed_by_server(self, within: float) -> bool:
+        self.sock.settimeout(within)
+        try:
+            return self.sock.recv(1) == b""
+        except TimeoutError:
+            return False
+        finally:
+            self.sock.settimeout(10)
+
+
 def test_a_json_answer_is_length_delimited_complete_and_closed(server):
-    status, headers, body = exchange(server, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    status, headers, body = exchange(server, HEALTH_CLOSE)
     assert status == 200
     assert json.loads(body) == {"status": "ok"}
     assert headers["content-length"] == str(len(body))
@@ -89,7 +139,9 @@ def test_a_headers_only_answer_is_not_held_back(server):
     """Headers are sent with MSG_MORE; with no body to follow, the close must push them out at
     once (a corked frame would otherwise wait for the kernel's 200 ms timer)."""
     started = time.monotonic()
-    status, headers, body = exchange(server, b"HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    status, headers, body = exchange(
+        server, b"HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     assert time.monotonic() - started < 0.15
     assert status == 200
     assert body == b""
@@ -100,7 +152,8 @@ def test_a_static_file_arrives_byte_for_byte(server):
     name = "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
     expected = Path(finders.find(name)).read_bytes()
     status, headers, body = exchange(
-        server, f"GET /static/{name} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        server,
+        f"GET /static/{name} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode(),
     )
     assert status == 200
     assert len(expected) > 500_000  # large enough to take several segments
@@ -112,10 +165,10 @@ def test_the_worker_does_not_wait_for_a_slow_client_when_another_one_waits(serve
     """The first client got its complete answer but keeps its socket open; the single worker
     must not idle until it closes (gunicorn's stock close would wait up to 2 s)."""
     first = socket.create_connection(("127.0.0.1", server), timeout=10)
-    first.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    first.sendall(HEALTH_CLOSE)
     time.sleep(0.2)  # the worker has answered and is now lingering on `first`
     started = time.monotonic()
-    status, _, _ = exchange(server, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    status, _, _ = exchange(server, HEALTH_CLOSE)
     waited = time.monotonic() - started
     assert status == 200
     assert waited < 1.0
@@ -132,12 +185,12 @@ def test_an_unread_request_body_keeps_the_full_linger(server):
     first = socket.create_connection(("127.0.0.1", server), timeout=10)
     first.sendall(
         b"POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + f"Connection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
     time.sleep(0.2)
     second = socket.create_connection(("127.0.0.1", server), timeout=10)
-    second.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    second.sendall(HEALTH_CLOSE)
     second.settimeout(0.5)
     with pytest.raises(TimeoutError):
         second.recv(1)  # the worker is still lingering on `first`
@@ -151,6 +204,231 @@ def test_an_unread_request_body_keeps_the_full_linger(server):
     second_status, _, _ = read_answer(second)
     second.close()
     assert second_status == 200
+
+
+def test_one_connection_carries_several_requests_until_the_client_asks_to_close(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        reader = Reader(sock)
+        for _ in range(3):
+            sock.sendall(HEALTH)
+            status, headers, body = reader.answer()
+            assert (status, json.loads(body)) == (200, {"status": "ok"})
+            assert headers["connection"] == "keep-alive"
+        sock.sendall(HEALTH_CLOSE)
+        status, headers, _ = reader.answer()
+        assert (status, headers["connection"]) == (200, "close")
+        assert reader.closed_by_server(within=5)
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        sock.sendall(HEALTH + b"GET /no-such-page HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + HEALTH)
+        reader = Reader(sock)
+        assert [reader.answer()[0] for _ in range(3)] == [200, 404, 200]
+
+
+def test_an_unread_body_is_drained_before_the_next_request_on_the_connection(server):
+    """The 405 leaves its 16 KiB body unread; the worker must skip it, not parse it as a request."""
+    body = b"GET /health HTTP/1.1\r\n" * 700  # looks like requests if it were mistaken for some
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        sock.sendall(
+            b"POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        reader = Reader(sock)
+        status, headers, _ = reader.answer()
+        assert (status, headers["connection"]) == (405, "keep-alive")
+        sock.sendall(HEALTH)
+        status, _, body = reader.answer()
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+
+
+def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        reader = Reader(sock)
+        sock.sendall(HEALTH)
+        assert reader.answer()[0] == 200
+        started = time.monotonic()
+        assert not reader.closed_by_server(within=0.5)  # --keep-alive 1: still open at 0.5 s
+        assert reader.closed_by_server(within=5)
+        assert 0.9 <= time.monotonic() - started < 3
+
+
+def test_an_http_1_0_request_gets_its_answer_and_a_close(server):
+    status, headers, body = exchange(server, b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+    assert headers["connection"] == "close"
+
+
+def test_a_waiting_connection_is_served_while_others_sit_idle(server):
+    """Idle kept connections cost the single worker nothing: a new client is answered at once."""
+    idle = [socket.create_connection(("127.0.0.1", server), timeout=10) for _ in range(5)]
+    try:
+        for sock in idle:
+            sock.sendall(HEALTH)
+            assert Reader(sock).answer()[0] == 200
+        started = time.monotonic()
+        status, _, _ = exchange(server, HEALTH_CLOSE)
+        assert status == 200
+        assert time.monotonic() - started < 0.5
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_a_client_that_connects_and_stays_silent_does_not_stall_the_worker(server):
+    """A new connection with no request yet is parked with the idle ones, not waited on (gunicorn's
+    sync worker would block in the read); its request is answered once it comes."""
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as silent:
+        time.sleep(0.2)  # accepted by now
+        started = time.monotonic()
+        status, _, _ = exchange(server, HEALTH_CLOSE)
+        assert status == 200
+        assert time.monotonic() - started < 0.5
+        silent.sendall(HEALTH)
+        assert Reader(silent).answer()[0] == 200
+
+
+def test_keep_alive_zero_answers_one_request_per_connection(tmp_path):
+    process, port, log = start(tmp_path, options=("--keep-alive", "0"))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(HEALTH)
+            status, headers, _ = read_answer(sock)  # returns only once the server closed
+        assert (status, headers["connection"]) == (200, "close")
+    finally:
+        stop(process, log)
+
+
+@pytest.mark.skipif(
+    resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 2500, reason="needs 2,500 file descriptors"
+)
+def test_a_worker_holding_over_1024_connections_keeps_answering(tmp_path):
+    """Past 1,024 open descriptors ``select()`` cannot watch a socket; the worker must not use it."""
+    process, port, log = start(
+        tmp_path, options=("--keep-alive", "60", "--worker-connections", "2000")
+    )
+    clients = []
+    try:
+        for _ in range(1100):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            clients.append(sock)
+            sock.sendall(HEALTH)
+            assert Reader(sock).answer()[0] == 200
+        status, headers, _ = exchange(port, HEALTH_CLOSE)  # new fd > 1024, lingering close
+        assert (status, headers["connection"]) == (200, "close")
+        clients[0].sendall(HEALTH)
+        assert Reader(clients[0]).answer()[0] == 200
+    finally:
+        for sock in clients:
+            sock.close()
+        stop(process, log)
+
+
+def established_per_worker(arbiter: int, port: int) -> dict[int, int]:
+    """Accepted connections on ``port`` held by each worker of ``arbiter`` (Linux /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
+                inodes.add(fields[9])
+    counts = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) != arbiter:
+                continue
+            links = [os.readlink(fd) for fd in (entry / "fd").iterdir()]
+        except OSError:
+            continue
+        counts[int(entry.name)] = sum(link[len("socket:[") : -1] in inodes for link in links)
+    return counts
+
+
+def test_kept_connections_even_out_between_workers(tmp_path):
+    """All connections start on one worker; after a second one starts (SIGTTIN), the first answers
+    its surplus with ``Connection: close`` until the clients' reconnections, through the shared
+    accept queue, leave both workers with equal shares."""
+    process, port, log = start(tmp_path, workers=1, options=("--keep-alive", "30"))
+    connections = 12
+    try:
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(12)]
+        readers = [Reader(sock) for sock in clients]
+        for sock, reader in zip(clients, readers, strict=True):
+            sock.sendall(HEALTH)
+            assert reader.answer()[0] == 200
+        (only,) = established_per_worker(process.pid, port).values()
+        assert only == connections
+        process.send_signal(signal.SIGTTIN)
+        closes, deadline, settled = 0, time.monotonic() + 30, 0
+        while time.monotonic() < deadline and settled < 20:
+            closed_this_round = 0
+            for index in range(connections):
+                clients[index].sendall(HEALTH)
+                status, headers, _ = readers[index].answer()
+                assert status == 200
+                if headers["connection"] == "close":
+                    clients[index].close()
+                    clients[index] = socket.create_connection(("127.0.0.1", port), timeout=10)
+                    readers[index] = Reader(clients[index])
+                    closed_this_round += 1
+            closes += closed_this_round
+            counts = sorted(established_per_worker(process.pid, port).values())
+            settled = settled + 1 if closed_this_round == 0 and len(counts) == 2 else 0
+            time.sleep(0.05)
+        assert counts == [connections // 2, connections // 2]
+        assert closes >= connections // 2
+    finally:
+        for sock in clients:
+            sock.close()
+        stop(process, log)
+
+
+def test_connection_share_is_the_ceiling_of_an_even_split():
+    table = bytearray(4 * 24)
+    first, second, third = (ConnectionShare(table, slots=4) for _ in range(3))
+    first.claim(1, pid=101)
+    second.claim(2, pid=102)
+    first.open, second.open = 9, 2
+    first.publish()
+    second.publish()
+    assert first.fair_share(stale_after=30) == 6  # ceil(11 / 2): 9 is over it, 2 is not
+    assert second.fair_share(stale_after=30) == 6
+    third.claim(7, pid=107)  # slot 7 % 4 = 3
+    assert first.fair_share(stale_after=30) == 4  # ceil(11 / 3)
+    third.release()
+    assert first.fair_share(stale_after=30) == 6
+    time.sleep(0.02)
+    first.publish()  # a heartbeat; second's is now older than 10 ms
+    assert first.fair_share(stale_after=0.01) == 9  # a silent worker's slot is ignored
+
+
+def test_connection_share_ignores_the_slot_of_a_killed_worker(monkeypatch):
+    """A worker killed with SIGKILL leaves its slot behind; once its heartbeat is quiet, its pid is
+    checked and the slot stops counting, long before the arbiter's timeout."""
+    table = bytearray(4 * 24)
+    first, second = ConnectionShare(table, slots=4), ConnectionShare(table, slots=4)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: the pid no longer exists
+    first.claim(1, pid=os.getpid())
+    second.claim(2, pid=gone.pid)
+    first.open, second.open = 8, 20
+    first.publish()
+    second.publish()
+    assert first.fair_share(stale_after=30) == 14  # fresh heartbeat: counted, ceil(28 / 2)
+    monkeypatch.setattr(ConnectionShare, "QUIET_SECONDS", 0.01)
+    time.sleep(0.02)
+    assert first.fair_share(stale_after=30) == 8  # quiet and gone: only this worker's 8 count
+    third = ConnectionShare(table, slots=4)
+    third.claim(3, pid=os.getppid())  # quiet but alive: still counts
+    third.open = 20
+    third.publish()
+    time.sleep(0.02)
+    assert first.fair_share(stale_after=30) == 14
 
 
 @pytest.mark.parametrize(
