@@ -42,6 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+REFERENCE_RPS = 5000  # the issue: "a bare DRF view ≈ 5,000 req/s" on its 2-core machine
 DEMO = {
     "actor": "ai_agent:customer_service",
     "action": "access_customer_data",
@@ -162,8 +163,8 @@ def median_run(runs: list[dict], key: str) -> dict:
     return sorted(runs, key=lambda run: run[key])[len(runs) // 2]
 
 
-def lua(path: Path, body: str | None, headers: dict[str, str]) -> Path:
-    lines = ['wrk.method = "POST"']
+def lua(path: Path, body: str | None, headers: dict[str, str], method: str = "POST") -> Path:
+    lines = [f'wrk.method = "{method}"']
     if body is not None:
         lines.append(f"wrk.body = {json.dumps(body)}")
     for name, value in headers.items():
@@ -192,6 +193,7 @@ def start_server(
     *,
     python: str = sys.executable,
     cwd: Path = ROOT,
+    app: str = "lexecon_site.wsgi:application",
 ) -> subprocess.Popen:
     """gunicorn serving the checkout at ``cwd`` with its ``python``, on 127.0.0.1:``port``."""
     return subprocess.Popen(
@@ -199,7 +201,7 @@ def start_server(
             python,
             "-m",
             "gunicorn",
-            "lexecon_site.wsgi:application",
+            app,
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -218,10 +220,10 @@ def start_server(
     )
 
 
-def wait_until_up(base: str) -> None:
+def wait_until_up(base: str, path: str = "/health") -> None:
     for _ in range(100):
         try:
-            urllib.request.urlopen(f"{base}/health", timeout=1)  # noqa: S310 - local server
+            urllib.request.urlopen(f"{base}{path}", timeout=1)  # noqa: S310 - local server
             return
         except OSError:
             time.sleep(0.2)
@@ -254,10 +256,24 @@ def main() -> None:
     if args.compare_worker_class:
         other = start_server(args.compare_worker_class, args.workers, args.port + 1, env)
     other_base = f"http://127.0.0.1:{args.port + 1}"
+    reference_env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    reference = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "benchmarks.reference_drf:application"),
+            *("--bind", f"127.0.0.1:{args.port + 2}", "--workers", str(args.workers)),
+            *("--backlog", "2048"),
+        ],
+        cwd=ROOT,
+        env=reference_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    reference_url = f"http://127.0.0.1:{args.port + 2}/bare"
     try:
         wait_until_up(base)
         if other is not None:
             wait_until_up(other_base)
+        wait_until_up(reference_url, path="")
         print(
             f"gunicorn: {args.workers} workers ({args.worker_class}); PostgreSQL; "
             f"{os.cpu_count()} cores; wrk on the same machine; checkpoints every "
@@ -279,8 +295,11 @@ def main() -> None:
             wrk(f"{base}/bench/bare", 4, 3, bare_script)
             if other is not None:
                 wrk(f"{other_base}/decide", 4, 3, decide_script)
-            singles, loads, bares, others = [], [], [], []
+            get_script = lua(Path(tmp) / "get.lua", None, {}, method="GET")
+            wrk(reference_url, 4, 3, get_script)
+            singles, loads, bares, others, references = [], [], [], [], []
             for _ in range(args.repeat):
+                references.append(wrk(reference_url, args.connections, 10, get_script)[1])
                 singles.append(wrk(f"{base}/decide", 1, 10, decide_script)[1])
                 before = cpu_seconds(server.pid)
                 loaded = wrk(f"{base}/decide", args.connections, args.duration, decide_script)[1]
@@ -299,18 +318,20 @@ def main() -> None:
                         ]
                     )
     finally:
-        for process in (server, other, celery):
+        for process in (server, other, celery, reference):
             if process is not None:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
 
-    for number, (single, loaded, bare) in enumerate(zip(singles, loads, bares, strict=True), 1):
+    runs = zip(singles, loads, bares, references, strict=True)
+    for number, (single, loaded, bare, ref) in enumerate(runs, 1):
         print(
             f"run {number}: 1 conn p50 {single['50%']:.2f} ms | {args.connections} conns "
             f"{loaded['rps']:.0f} req/s p50 {loaded['50%']:.2f} ms p99 {loaded['99%']:.2f} ms "
             f"errors {loaded['errors']} | bare {bare['rps']:.0f} req/s | decide/bare "
             f"{loaded['rps'] / bare['rps']:.2f} | CPU ms per decision: gunicorn "
-            f"{loaded['cpu_ms']['gunicorn']:.2f}, postgres {loaded['cpu_ms']['postgres']:.2f}"
+            f"{loaded['cpu_ms']['gunicorn']:.2f}, postgres {loaded['cpu_ms']['postgres']:.2f} "
+            f"| reference DRF view {ref['rps']:.0f} req/s"
         )
     single, loaded, bare = (
         median_run(singles, "50%"),
@@ -337,6 +358,13 @@ def main() -> None:
     )
     print(f"  {bare['command']}")
     print(f"decide / bare = {loaded['rps'] / bare['rps']:.2f}   [target >= 0.6]")
+    ref = median_run(references, "rps")
+    print(
+        f"machine reference: a bare DRF view (no middleware, no database, gunicorn's stock sync "
+        f"worker), same load for 10 s: {ref['rps']:.0f} req/s, {ref['rps'] / REFERENCE_RPS:.2f} of "
+        f"the issue's ≈ {REFERENCE_RPS:,} on the machine its targets were set on"
+    )
+    print(f"  {ref['command']}")
     if others:
         ratios = sorted(
             ours["rps"] / theirs["rps"] for ours, theirs in zip(loads, others, strict=True)
