@@ -115,6 +115,20 @@ class Reader:
         body, self.data = self.data[:length], self.data[length:]
         return int(lines[0].split()[1]), headers, body
 
+    def head_answer(self) -> tuple[int, dict[str, str]]:
+        """An answer to HEAD: headers only, whatever Content-Length says."""
+        while b"\r\n\r\n" not in self.data:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the server closed the connection before answering"
+            self.data += chunk
+        head, _, self.data = self.data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return int(lines[0].split()[1]), headers
+
     def closed_by_server(self, within: float) -> bool:
         self.sock.settimeout(within)
         try:
@@ -239,6 +253,25 @@ def test_an_unread_body_is_drained_before_the_next_request_on_the_connection(ser
         reader = Reader(sock)
         status, headers, _ = reader.answer()
         assert (status, headers["connection"]) == (405, "keep-alive")
+        sock.sendall(HEALTH)
+        status, _, body = reader.answer()
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+
+
+def test_head_and_a_static_file_leave_the_connection_usable(server):
+    """No body bytes after a HEAD answer, all of a sendfile'd file: the next answer on the same
+    connection starts exactly where it should."""
+    name = "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+    expected = Path(finders.find(name)).read_bytes()
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        reader = Reader(sock)
+        sock.sendall(b"HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        status, headers = reader.head_answer()
+        assert (status, headers["connection"]) == (200, "keep-alive")
+        sock.sendall(f"GET /static/{name} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        status, headers, body = reader.answer()
+        assert (status, headers["connection"]) == (200, "keep-alive")
+        assert body == expected
         sock.sendall(HEALTH)
         status, _, body = reader.answer()
         assert (status, json.loads(body)) == (200, {"status": "ok"})
