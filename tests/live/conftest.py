@@ -32,3 +32,17 @@ def gunicorn(
         stdout=subprocess.DEVNULL,
         stderr=stderr,
     )
+
+
+def workers_of(arbiter: int) -> set[int]:
+    """The pids of ``arbiter``'s child processes, its gunicorn workers (Linux /proc)."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == arbiter:
+                children.add(int(entry.name))
+    return children

@@ -27,7 +27,7 @@ from apps.ledger.models import LedgerEntry
 from apps.policies import services as policies
 from tests.conftest import DEMO
 from tests.ledger.conftest import ledger_transactional_db  # noqa: F401
-from tests.live.conftest import free_port, gunicorn
+from tests.live.conftest import free_port, gunicorn, workers_of
 from tests.live.test_worker import established_per_worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,19 +109,6 @@ def test_t12_two_hundred_concurrent_decisions(server):
     assert len({prev for _, prev in rows}) == len(rows)
     report = selectors.ledger_verify()
     assert report["valid"] is True
-
-
-def workers_of(arbiter: int) -> set[int]:
-    children = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) == arbiter:
-                children.add(int(entry.name))
-    return children
 
 
 def test_t13_a_worker_killed_mid_load(server):

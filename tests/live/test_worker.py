@@ -25,7 +25,7 @@ from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 
 from lexecon_site.workers import CoalescingResponse, ConnectionShare
-from tests.live.conftest import free_port, gunicorn
+from tests.live.conftest import free_port, gunicorn, workers_of
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.live
@@ -70,18 +70,23 @@ def server(tmp_path_factory):
     stop(process, log)
 
 
+def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    """Status and headers (lower-case names) of an answer's head, without the blank line."""
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers
+
+
 def read_answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     """Read until the server closes; return status, headers (lower-case names) and body."""
     data = b""
     while chunk := sock.recv(65536):
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    return int(lines[0].split()[1]), headers, body
+    return *parse_head(head), body
 
 
 def exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -97,37 +102,23 @@ class Reader:
         self.sock, self.data = sock, b""
 
     def answer(self) -> tuple[int, dict[str, str], bytes]:
-        while b"\r\n\r\n" not in self.data:
-            chunk = self.sock.recv(65536)
-            assert chunk, "the server closed the connection before answering"
-            self.data += chunk
-        head, _, self.data = self.data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+        status, headers = self.head_answer()
         length = int(headers.get("content-length", "0"))
         while len(self.data) < length:
             chunk = self.sock.recv(65536)
             assert chunk, "the server closed the connection inside an answer"
             self.data += chunk
         body, self.data = self.data[:length], self.data[length:]
-        return int(lines[0].split()[1]), headers, body
+        return status, headers, body
 
     def head_answer(self) -> tuple[int, dict[str, str]]:
-        """An answer to HEAD: headers only, whatever Content-Length says."""
+        """Status and headers only (all of an answer to HEAD, whatever Content-Length says)."""
         while b"\r\n\r\n" not in self.data:
             chunk = self.sock.recv(65536)
             assert chunk, "the server closed the connection before answering"
             self.data += chunk
         head, _, self.data = self.data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return int(lines[0].split()[1]), headers
+        return parse_head(head)
 
     def closed_by_server(self, within: float) -> bool:
         self.sock.settimeout(within)
@@ -368,17 +359,12 @@ def established_per_worker(arbiter: int, port: int) -> dict[int, int]:
             if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":  # ESTABLISHED
                 inodes.add(fields[9])
     counts = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for worker in workers_of(arbiter):
         try:
-            stat = (entry / "stat").read_text()
-            if int(stat[stat.rindex(")") + 2 :].split()[1]) != arbiter:
-                continue
-            links = [os.readlink(fd) for fd in (entry / "fd").iterdir()]
+            links = [os.readlink(fd) for fd in Path(f"/proc/{worker}/fd").iterdir()]
         except OSError:
             continue
-        counts[int(entry.name)] = sum(link[len("socket:[") : -1] in inodes for link in links)
+        counts[worker] = sum(link[len("socket:[") : -1] in inodes for link in links)
     return counts
 
 
