@@ -256,17 +256,9 @@ def main() -> None:
     if args.compare_worker_class:
         other = start_server(args.compare_worker_class, args.workers, args.port + 1, env)
     other_base = f"http://127.0.0.1:{args.port + 1}"
-    reference_env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    reference = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "gunicorn", "benchmarks.reference_drf:application"),
-            *("--bind", f"127.0.0.1:{args.port + 2}", "--workers", str(args.workers)),
-            *("--backlog", "2048"),
-        ],
-        cwd=ROOT,
-        env=reference_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    # its own settings.configure(); the DJANGO_SETTINGS_MODULE it inherits is never read
+    reference = start_server(
+        "sync", args.workers, args.port + 2, {}, app="benchmarks.reference_drf:application"
     )
     reference_url = f"http://127.0.0.1:{args.port + 2}/bare"
     try:

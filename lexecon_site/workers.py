@@ -274,7 +274,7 @@ class SyncWorker(sync.SyncWorker):
         try:
             client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # has it sent anything yet?
         except BlockingIOError:  # no: waiting for it would stall every other client of this worker
-            self._kept[client] = (listener, addr, parser, time.monotonic() + self.cfg.keepalive)
+            self._park(listener, client, addr, parser)
             return
         except OSError:
             pass  # reset already: serving it finds out and closes it
@@ -287,9 +287,13 @@ class SyncWorker(sync.SyncWorker):
                 break
             if parser.unreader.buf.getbuffer().nbytes:
                 continue  # the client has already sent (pipelined) its next request
-            self._kept[client] = (listener, addr, parser, time.monotonic() + self.cfg.keepalive)
+            self._park(listener, client, addr, parser)
             return
         self._drop(client)
+
+    def _park(self, listener, client, addr, parser) -> None:
+        """Wait for ``client``'s next request with the idle connections, up to the keep-alive."""
+        self._kept[client] = (listener, addr, parser, time.monotonic() + self.cfg.keepalive)
 
     def _serve_one(self, listener, client, addr, parser) -> bool:
         """One request, with gunicorn's sync ``handle`` error handling; True to keep the connection."""
