@@ -50,6 +50,7 @@ import socket
 import ssl
 import struct
 import time
+import uuid
 from datetime import timedelta
 
 from gunicorn import http, util
@@ -64,6 +65,7 @@ COALESCE_BYTES = 65536  # a first body chunk up to this size is copied behind th
 MSG_MORE = getattr(socket, "MSG_MORE", 0)  # Linux; elsewhere headers simply go out on their own
 DRAIN_SECONDS = 5.0  # gunicorn's bound for draining an unread body before a connection is reused
 SHARE_SLOTS = 32
+SETTLE_SECONDS = 1.0  # how often a worker looks for decisions owed by dead workers
 _LISTENER, _CLIENT, _WAKEUP = "listener", "client", "wakeup"
 _GONE = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
 
@@ -126,22 +128,100 @@ class ConnectionShare:
         known = self._alive.get(pid)
         if known is not None and now - known[1] < 1.0:
             return known[0]
-        try:
-            os.kill(pid, 0)
-            exists = True
-        except ProcessLookupError:
-            exists = False
-        except PermissionError:  # someone else's process: it exists
-            exists = True
+        exists = _process_exists(pid)
         if len(self._alive) > 4 * self._slots:
             self._alive.clear()
         self._alive[pid] = (exists, now)
         return exists
 
 
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+class AnswerWatch:
+    """Which decision each worker of one arbiter still owes its agent an answer, in shared memory.
+
+    The tracker of :mod:`apps.decisions.delivery` (ADR 0010). A worker's slot (same numbering as
+    :class:`ConnectionShare`) holds its pid, the id of the decision being appended and answered,
+    the advisory-lock key of the database session appending it, and when that started (monotonic
+    clock). :meth:`expect` fills it before the append is sent; the worker clears it once the
+    answer has gone out whole. A slot left filled by a process that no longer exists (SIGKILL),
+    or filled for longer than any request may take, is an *orphan*: another worker settles it.
+    Memory writes only: the hot path pays no system call and no database round trip for this.
+    """
+
+    _EMPTY = bytes(16)
+
+    def __init__(self, buffer, slots: int = SHARE_SLOTS) -> None:
+        self._buffer = buffer
+        self._slot = struct.Struct("q16sqd")
+        self._slots = slots
+        self._offset = 0
+        self._pid = 0
+        self.pending: tuple[uuid.UUID, int] | None = None  # (decision id, lock key) while owed
+        self.inherited: list[tuple[uuid.UUID, int]] = []
+
+    def claim(self, age: int, pid: int) -> None:
+        """Take slot ``age % slots``; an orphan still in it (after ``slots`` respawns) is kept in
+        :attr:`inherited` for this worker to settle."""
+        self._offset = (age % self._slots) * self._slot.size
+        self._pid = pid
+        old_pid, decision, key, _ = self._slot.unpack_from(self._buffer, self._offset)
+        if decision != self._EMPTY and old_pid != pid:
+            self.inherited.append((uuid.UUID(bytes=decision), key))
+        self.pending = None
+        self._slot.pack_into(self._buffer, self._offset, pid, self._EMPTY, 0, 0.0)
+
+    def expect(self, decision_id: uuid.UUID, lock_key: int) -> None:
+        self.pending = (decision_id, lock_key)
+        self._slot.pack_into(
+            self._buffer, self._offset, self._pid, decision_id.bytes, lock_key, time.monotonic()
+        )
+
+    def clear(self) -> None:
+        self.pending = None
+        self._slot.pack_into(self._buffer, self._offset, self._pid, self._EMPTY, 0, 0.0)
+
+    def release(self, owed: tuple[uuid.UUID, int] | None = None) -> None:
+        """On exit: free the slot, or leave in it a decision still ``owed`` (which another worker
+        then settles as an orphan)."""
+        if owed is None:
+            self._slot.pack_into(self._buffer, self._offset, 0, self._EMPTY, 0, 0.0)
+        else:
+            self._slot.pack_into(self._buffer, self._offset, self._pid, owed[0].bytes, owed[1], 0.0)
+
+    def orphans(self, overdue_after: float) -> list[tuple[int, int, uuid.UUID, int]]:
+        """``(slot, pid, decision id, lock key)`` of decisions owed by dead or overdue workers."""
+        found = []
+        now = time.monotonic()
+        for index in range(self._slots):
+            offset = index * self._slot.size
+            pid, decision, key, since = self._slot.unpack_from(self._buffer, offset)
+            if decision == self._EMPTY or offset == self._offset:
+                continue
+            if since < now - overdue_after or not pid or not _process_exists(pid):
+                found.append((index, pid, uuid.UUID(bytes=decision), key))
+        return found
+
+    def forget(self, index: int, pid: int, decision_id: uuid.UUID) -> None:
+        """Empty slot ``index`` if it still holds what :meth:`orphans` found there."""
+        offset = index * self._slot.size
+        now_pid, decision, _, _ = self._slot.unpack_from(self._buffer, offset)
+        if now_pid == pid and decision == decision_id.bytes:
+            self._slot.pack_into(self._buffer, offset, 0, self._EMPTY, 0, 0.0)
+
+
 # Created when the arbiter imports this module (it resolves --worker-class before forking), so
 # every worker it forks maps the same pages. A process that imports it later only sees itself.
 _SHARED_TABLE = mmap.mmap(-1, struct.calcsize("qqd") * SHARE_SLOTS)
+_ANSWER_TABLE = mmap.mmap(-1, struct.calcsize("q16sqd") * SHARE_SLOTS)
 
 
 def _body_read_to_end(req) -> bool:
@@ -199,6 +279,12 @@ class SyncWorker(sync.SyncWorker):
         # kept-alive connections, longest idle first: socket -> (listener, addr, parser, deadline)
         self._kept: dict[socket.socket, tuple] = {}
         self._share = ConnectionShare(_SHARED_TABLE)
+        self._answers = AnswerWatch(_ANSWER_TABLE)
+        self._delivery = None  # apps.decisions.delivery, imported once the application is loaded
+        self._owed: list[tuple[uuid.UUID, int, str]] = []  # marks not yet written (DB trouble)
+        self._answer_status: int | None = None
+        self._settled_at = 0.0
+        self._orphans_left = False
 
     def notify(self) -> None:
         now = time.monotonic()
@@ -207,23 +293,88 @@ class SyncWorker(sync.SyncWorker):
             if self._keepalive:
                 self._share.publish()
             self._notified_at = now
+        if now - self._settled_at >= SETTLE_SECONDS and self._delivery is not None:
+            self._settled_at = now
+            self._settle_owed()
 
     def wait(self, timeout):
         self._notified_at = 0.0  # about to block: always tell the arbiter we are alive first
-        return super().wait(timeout)
+        return super().wait(min(timeout, SETTLE_SECONDS) if self._unsettled else timeout)
 
     def run(self) -> None:
-        if self.cfg.is_ssl or self.cfg.keepalive <= 0:
-            super().run()  # one request per connection, gunicorn's loop
-            return
-        self._keepalive = True
-        self._share.claim(self.age, os.getpid())
+        from apps.decisions import delivery  # init_process has loaded the application by now
+
+        self._delivery = delivery
+        self._answers.claim(self.age, os.getpid())
+        self._owed.extend(
+            (d, key, delivery.Cause.WORKER_DIED) for d, key in self._answers.inherited
+        )
+        delivery.install(self._answers)
         try:
-            self._run_keepalive()
+            if self.cfg.is_ssl or self.cfg.keepalive <= 0:
+                super().run()  # one request per connection, gunicorn's loop
+                return
+            self._keepalive = True
+            self._share.claim(self.age, os.getpid())
+            try:
+                self._run_keepalive()
+            finally:
+                for client in list(self._kept):
+                    self._drop(client)
+                self._share.release()
         finally:
-            for client in list(self._kept):
-                self._drop(client)
-            self._share.release()
+            delivery.install(None)
+            self._settle_owed()
+            self._answers.release(self._owed[0][:2] if self._owed else None)
+
+    def _answer_sent(self) -> None:
+        """After each request: confirm the decision it owed (a 200 sent whole) or mark it."""
+        pending = self._answers.pending
+        if pending is None:
+            return
+        status, self._answer_status = self._answer_status, None
+        if status == 200:
+            self._answers.clear()
+            return
+        cause = (
+            self._delivery.Cause.NOT_SENT if status is None else self._delivery.Cause.NOT_ANSWERED
+        )
+        self._owed.append((*pending, cause))
+        self._settle_owed(orphans=False)
+        self._answers.clear()
+
+    def _settle_owed(self, *, orphans: bool = True) -> None:
+        """Mark this worker's owed decisions, then (``orphans``) those of dead workers' slots.
+
+        Never raises: with the database unreachable the marks wait for the next try, at most
+        ``SETTLE_SECONDS`` later (the worker's idle waits are shortened while any is left)."""
+        delivery = self._delivery
+        try:
+            while self._owed:
+                decision_id, key, cause = self._owed[0]
+                if not delivery.settle(decision_id, key, cause):
+                    break  # its session still runs (lost connection): later
+                self._owed.pop(0)
+            if orphans:
+                self._orphans_left = False
+                for index, pid, decision_id, key in self._answers.orphans(
+                    2 * (self.cfg.timeout or 30)
+                ):
+                    if delivery.settle(decision_id, key, delivery.Cause.WORKER_DIED):
+                        self._answers.forget(index, pid, decision_id)
+                    else:
+                        self._orphans_left = True  # the dead worker's session still runs
+        except Exception as exc:  # noqa: BLE001 - a worker must outlive database trouble
+            self._orphans_left = True
+            self.log.warning("Could not yet mark a decision whose answer is unconfirmed: %s", exc)
+            from django.db import close_old_connections
+
+            close_old_connections()
+
+    @property
+    def _unsettled(self) -> bool:
+        """Something is left to mark: idle waits end every ``SETTLE_SECONDS`` to try again."""
+        return bool(self._owed) or self._orphans_left
 
     def _run_keepalive(self) -> None:
         selector = selectors.DefaultSelector()
@@ -234,6 +385,8 @@ class SyncWorker(sync.SyncWorker):
         self._selector = selector
         while self.alive:
             timeout = self.timeout or 0.5
+            if self._unsettled:
+                timeout = min(timeout, SETTLE_SECONDS)
             if self._kept:
                 first_deadline = next(iter(self._kept.values()))[3]
                 timeout = min(timeout, max(first_deadline - time.monotonic(), 0.0))
@@ -358,13 +511,23 @@ class SyncWorker(sync.SyncWorker):
     def handle_request(self, listener, req, client, addr) -> bool:
         """Run the application for one request; return True if the connection stays open.
 
-        Same order of events as gunicorn's sync worker: ``pre_request``, environment, application,
+        A decision appended on the way owes its agent this answer: afterwards it is confirmed
+        if a 200 went out whole, and marked otherwise (:meth:`_answer_sent`)."""
+        self._answer_status = None
+        try:
+            if self.cfg.is_ssl:
+                super().handle_request(listener, req, client, addr)
+                self._answer_status = 200  # gunicorn's path hides the status (ADR 0010)
+                return False
+            return self._handle_request(listener, req, client, addr)
+        finally:
+            self._answer_sent()
+
+    def _handle_request(self, listener, req, client, addr) -> bool:
+        """Same order of events as gunicorn's sync worker: ``pre_request``, environment, application,
         body, ``close``, access log, ``post_request``. A connection that does not stay open is
         closed here (see :meth:`_finish`). Failures propagate to the caller, which answers them and
         closes the socket its own way."""
-        if self.cfg.is_ssl:
-            super().handle_request(listener, req, client, addr)
-            return False
         environ: dict = {}
         resp = None
         try:
@@ -392,6 +555,7 @@ class SyncWorker(sync.SyncWorker):
                     for chunk in result:
                         resp.write(chunk)
                 resp.close()
+                self._answer_status = resp.status_code
             finally:
                 self.log.access(resp, req, environ, timedelta(seconds=time.monotonic() - started))
                 if hasattr(result, "close"):

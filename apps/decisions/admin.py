@@ -10,7 +10,7 @@ from apps.decisions.models import Decision
 class DecisionAdmin(RolePermissionAdmin):
     view_permissions = ("accounts.view_dashboard",)
     list_display = ("created_at", "actor", "action", "outcome", "risk_level", "ledger_seq")
-    list_filter = ("outcome", "risk_level")
+    list_filter = ("outcome", "risk_level", "response_unconfirmed")
     search_fields = ("actor", "action", "id")
     date_hierarchy = "created_at"
     # Context is personal data (shown minimised on the oversight pages); tokens are bearer secrets.

@@ -58,6 +58,8 @@ class Decision(models.Model):
     ledger_seq = models.BigIntegerField(unique=True)
     ledger_entry_hash = models.CharField(max_length=64)
     timestamp = models.CharField(max_length=32)
+    # Set when the answer may not have reached the agent (apps.decisions.delivery, ADR 0010).
+    response_unconfirmed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -37,6 +37,7 @@ def decision_list(
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    response_unconfirmed: bool | None = None,
 ) -> QuerySet[Decision]:
     queryset = visible_decisions(agent_key_id=agent_key_id).order_by("-created_at", "-ledger_seq")
     if outcome:
@@ -49,6 +50,8 @@ def decision_list(
         queryset = queryset.filter(created_at__gte=since)
     if until:
         queryset = queryset.filter(created_at__lt=until)
+    if response_unconfirmed is not None:
+        queryset = queryset.filter(response_unconfirmed=response_unconfirmed)
     return queryset
 
 
@@ -113,6 +116,8 @@ def decision_detail(decision: Decision) -> dict[str, Any]:
     body["action"] = decision.action
     body["resource"] = decision.resource
     body["data_classes"] = decision.data_classes
+    # True when the answer may never have reached the agent (ADR 0010); a replay still returns it.
+    body["response_unconfirmed"] = decision.response_unconfirmed
     # Any escalation counts here, also one opened later for a second look (POST /escalations/create).
     escalation = escalation_selectors.decision_escalation(decision)
     body["escalation_id"] = str(escalation.pk) if escalation else body["escalation_id"]

@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.accounts.models import AgentKey
 from apps.core.exceptions import Conflict
 from apps.core.ids import uuid7
+from apps.decisions import delivery
 from apps.decisions.models import Decision, Outcome
 from apps.escalations.models import DEFAULT_SLA, Escalation, Priority
 from apps.ledger import services as ledger
@@ -229,6 +230,7 @@ def decision_make(
         "actor_kind": "agent",
         "request_id": request.request_id,
     }
+    delivery.expect(decision_id)  # before the append: from here on the agent is owed an answer
     try:
         if escalation is None:
             ledger.ledger_append(

@@ -44,6 +44,7 @@ from apps.escalations.models import (
     Override,
     ResponsibilityRecord,
 )
+from apps.ledger.entry_types import EntryType
 from apps.ledger.models import LedgerEntry
 from apps.tokens.models import RevokedToken
 
@@ -380,7 +381,8 @@ def decision_token_jtis(*, decision: Model) -> list[str]:
 
 def decision_ledger_seqs(*, decision: Model) -> list[int]:
     """``seq`` of every ledger entry about this decision: ``decision.made``, the escalation's
-    entries, assignments, approvals, overrides, stops and revocations of its tokens."""
+    entries, assignments, approvals, overrides, stops, revocations of its tokens and the mark of
+    an unconfirmed answer."""
     seqs: set[int] = {decision.ledger_seq}  # type: ignore[attr-defined]
     escalation = decision_escalation(decision)
     if escalation is not None:
@@ -401,6 +403,12 @@ def decision_ledger_seqs(*, decision: Model) -> list[int]:
         jti__in=decision_token_jtis(decision=decision), ledger_seq__isnull=False
     ).values_list("ledger_seq", flat=True)
     seqs |= set(revoked)
+    if getattr(decision, "response_unconfirmed", False):  # ADR 0010: found by its entry type
+        marks = LedgerEntry.objects.filter(
+            entry_type=EntryType.DECISION_RESPONSE_UNCONFIRMED,
+            payload__contains=f'"decision_id":"{decision.pk}"',  # canonical JSON: no spaces
+        )
+        seqs |= set(marks.values_list("seq", flat=True))
     return sorted(seqs)
 
 

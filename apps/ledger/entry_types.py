@@ -11,6 +11,10 @@ class EntryType(models.TextChoices):
     POLICY_LOADED = "policy.loaded", "Policy version loaded"
     POLICY_ACTIVATED = "policy.activated", "Policy version activated"
     DECISION_MADE = "decision.made", "Decision made"
+    DECISION_RESPONSE_UNCONFIRMED = (
+        "decision.response_unconfirmed",
+        "Decision's answer not confirmed as sent",
+    )
     ESCALATION_CREATED = "escalation.created", "Escalation created"
     ESCALATION_ACKNOWLEDGED = "escalation.acknowledged", "Escalation acknowledged"
     ESCALATION_ASSIGNED = "escalation.assigned", "Escalation assigned to a reviewer"

@@ -210,7 +210,7 @@ def _linked_cte(linked: LinkedRow) -> tuple[str, dict[str, Any]]:
     return sql, {key: prepare(instance) for _, key, prepare in bound}
 
 
-_PLAIN_TYPES = frozenset({"CharField", "ForeignKey", "TextField", "UUIDField"})
+_PLAIN_TYPES = frozenset({"BooleanField", "CharField", "ForeignKey", "TextField", "UUIDField"})
 _INTEGER_TYPES = frozenset(
     {"BigIntegerField", "IntegerField", "PositiveIntegerField", "SmallIntegerField"}
 )

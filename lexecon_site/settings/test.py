@@ -1,5 +1,7 @@
 """Test settings: the same stack as the embedded default (or PostgreSQL/Redis from the env), made fast."""
 
+import os
+
 from lexecon_site.settings.base import *  # noqa: F403
 
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789abcdef"  # noqa: S105
@@ -14,3 +16,8 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True
 LOGGING["root"]["level"] = "WARNING"
 WHITENOISE_USE_FINDERS = True
+
+# Fault injection for the live tests of unconfirmed answers (tests/live/failpoints.py, ADR 0010):
+# only the gunicorn those tests start sets this, so no other process has the failpoints.
+if os.environ.get("LEXECON_TEST_FAILPOINTS") == "1":
+    MIDDLEWARE = ["tests.live.failpoints.Failpoints", *MIDDLEWARE]

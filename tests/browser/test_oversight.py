@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from django_otp.oath import totp
 from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts
+from apps.decisions import delivery
 from apps.escalations import services
 from apps.escalations.models import Escalation
 from apps.policies import services as policies
@@ -176,3 +178,19 @@ def test_four_eyes_first_approval_waits_for_a_second_person(
     escalation = Escalation.objects.get(pk=answer["escalation_id"])
     assert (escalation.status, escalation.capability_token) == ("acknowledged", None)
     screenshot(page, "oversight-09-four-eyes-waiting")
+
+
+def test_officer_sees_that_an_answer_was_not_confirmed(live_server, world, new_page, screenshot):
+    """A decision marked response_unconfirmed (ADR 0010) says so at the top of its page, and its
+    mark entry is among the decision's ledger entries."""
+    decision_id = world["answer"]["decision_id"]
+    delivery.settle(uuid.UUID(decision_id), 0, delivery.Cause.WORKER_DIED)
+    page = new_page()
+    path = f"/oversight/decisions/{decision_id}/"
+    sign_in(page, live_server.url, world["officer"], next_path=path)
+    banner = page.locator("#response-unconfirmed")
+    assert banner.is_visible()
+    assert "may never have reached the agent" in banner.inner_text()
+    entries = page.get_by_role("region", name="Ledger entries for this decision")
+    assert entries.get_by_text("decision.response_unconfirmed").is_visible()
+    screenshot(page, "oversight-10-answer-unconfirmed")

@@ -2,7 +2,9 @@
 
 T12: 200 concurrent /decide calls (20 connections x 10). Every 200 answer has exactly one ledger
 entry, seq is contiguous, no fork, the ledger verifies, and there are no 5xx. T13: the same kind of
-load while one worker is killed with SIGKILL. Marked ``live``; CI runs them in the PostgreSQL pass.
+load while one worker is killed with SIGKILL; every decision whose answer did not arrive is marked
+``response_unconfirmed`` (ADR 0010), also when the kill or an error falls exactly between the commit
+and the answer (tests/live/failpoints.py). Marked ``live``; CI runs them in the PostgreSQL pass.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -46,6 +49,7 @@ def server(ledger_transactional_db):  # noqa: F811
         "DJANGO_SETTINGS_MODULE": "lexecon_site.settings.test",
         "LEXECON_DATABASE_URL": url,
         "LEXECON_LOG_LEVEL": "WARNING",
+        "LEXECON_TEST_FAILPOINTS": "1",  # only requests that ask for a fault get one
     }
     process = gunicorn(port, env, workers=2, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
@@ -114,9 +118,9 @@ def test_t12_two_hundred_concurrent_decisions(server):
 def test_t13_a_worker_killed_mid_load(server):
     """16 kept-alive clients decide in a loop; one of the two workers is killed with SIGKILL.
     Clients see answers or connection errors, never a 5xx; every 200 has its ledger entry; an
-    entry without an answer can only belong to a request whose connection broke; the chain is
-    contiguous, unforked and verifies; the arbiter starts a new worker, and the kept connections
-    even out over the two again."""
+    entry without an answer belongs to a request whose connection broke and is marked
+    response_unconfirmed; the chain is contiguous, unforked and verifies; the arbiter starts a
+    new worker, and the kept connections even out over the two again."""
     port, arbiter = server
     document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
     policies.policy_load(document=document, loaded_by="test", activate=True)
@@ -188,9 +192,115 @@ def test_t13_a_worker_killed_mid_load(server):
         entry = LedgerEntry.objects.get(seq=data["ledger_entry_id"])
         assert entry.entry_hash == data["ledger_entry_hash"]
         assert json.loads(entry.payload)["decision_id"] == data["decision_id"]
-    decisions = Decision.objects.count()
-    assert len(answers) <= decisions <= len(answers) + broken[0]
+    answered = {data["decision_id"] for _, data in answers}
+    unanswered = set(
+        map(str, Decision.objects.exclude(pk__in=answered).values_list("pk", flat=True))
+    )
+    assert len(unanswered) <= broken[0]
+    # No entry for a request that got no answer unless it is marked (the surviving worker or the
+    # replacement marks what the killed one owed, within about a second).
+    assert _marked_soon(unanswered) >= unanswered
+    _assert_marks_are_entries()
     rows = list(LedgerEntry.objects.order_by("seq").values_list("seq", "prev_hash"))
     assert [seq for seq, _ in rows] == list(range(len(rows)))
     assert len({prev for _, prev in rows}) == len(rows)
+    assert selectors.ledger_verify()["valid"] is True
+
+
+def _marked_soon(expected: set[str], seconds: float = 15) -> set[str]:
+    """The decisions marked response_unconfirmed, once ``expected`` are among them (or time is up)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        marked = set(
+            map(
+                str,
+                Decision.objects.filter(response_unconfirmed=True).values_list("pk", flat=True),
+            )
+        )
+        if marked >= expected or time.monotonic() > deadline:
+            return marked
+        time.sleep(0.1)
+
+
+def _assert_marks_are_entries() -> None:
+    """Each marked decision has exactly one decision.response_unconfirmed entry naming its seq."""
+    entries = [
+        json.loads(payload)
+        for payload in LedgerEntry.objects.filter(
+            entry_type="decision.response_unconfirmed"
+        ).values_list("payload", flat=True)
+    ]
+    marked = dict(
+        Decision.objects.filter(response_unconfirmed=True).values_list("pk", "ledger_seq")
+    )
+    assert sorted(entry["decision_id"] for entry in entries) == sorted(map(str, marked))
+    for entry in entries:
+        assert entry["decision_seq"] == marked[uuid.UUID(entry["decision_id"])]
+
+
+def _post_decide(port: int, headers: dict[str, str], request_id: str) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/decide", json.dumps({**DEMO, "request_id": request_id}), headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def test_t13_a_worker_killed_between_commit_and_answer_leaves_a_marked_decision(server):
+    """The kill falls exactly after the commit (failpoint ``kill``): the agent gets no answer,
+    and the decision is marked ``worker_died`` by another worker, once the dead worker's database
+    session has ended. Answers before and after are confirmed, and the chain verifies."""
+    port, arbiter = server
+    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
+    policies.policy_load(document=document, loaded_by="test", activate=True)
+    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
+    headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+    before = workers_of(arbiter.pid)
+    status, first = _post_decide(port, headers, "before")
+    assert status == 200
+    with pytest.raises((ConnectionError, http.client.HTTPException)):
+        _post_decide(port, {**headers, "X-Test-Failpoint": "kill"}, "killed")
+    lost = Decision.objects.get(request_id="killed")  # committed, never answered
+    assert _marked_soon({str(lost.pk)}) == {str(lost.pk)}
+    entry = json.loads(LedgerEntry.objects.get(entry_type="decision.response_unconfirmed").payload)
+    assert entry == {
+        "decision_id": str(lost.pk),
+        "decision_seq": lost.ledger_seq,
+        "cause": "worker_died",
+        "actor_kind": "system",
+    }
+    deadline = time.monotonic() + 30
+    while len(workers_of(arbiter.pid)) != 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(workers_of(arbiter.pid)) == 2
+    assert workers_of(arbiter.pid) != before
+    status, after = _post_decide(port, headers, "after")
+    assert status == 200
+    time.sleep(1.5)  # a scan or two later, nothing else is marked
+    assert _marked_soon(set(), seconds=0) == {str(lost.pk)}
+    assert Decision.objects.filter(pk__in=[first["decision_id"], after["decision_id"]]).count() == 2
+    _assert_marks_are_entries()
+    assert selectors.ledger_verify()["valid"] is True
+
+
+def test_an_error_answer_after_the_commit_marks_the_decision(server):
+    """Something after the commit fails (failpoint ``raise``): the agent gets a 500, not its
+    decision, and the worker that served it marks the decision ``error_answer`` itself."""
+    port, _ = server
+    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
+    policies.policy_load(document=document, loaded_by="test", activate=True)
+    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
+    headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+    status, _ = _post_decide(port, {**headers, "X-Test-Failpoint": "raise"}, "failed")
+    assert status == 500
+    lost = Decision.objects.get(request_id="failed")
+    assert _marked_soon({str(lost.pk)}, seconds=5) == {str(lost.pk)}
+    entry = json.loads(LedgerEntry.objects.get(entry_type="decision.response_unconfirmed").payload)
+    assert (entry["decision_id"], entry["cause"]) == (str(lost.pk), "error_answer")
+    status, answer = _post_decide(port, headers, "fine")
+    assert status == 200
+    assert Decision.objects.get(pk=answer["decision_id"]).response_unconfirmed is False
+    _assert_marks_are_entries()
     assert selectors.ledger_verify()["valid"] is True

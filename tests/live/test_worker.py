@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from gunicorn.config import Config
 from gunicorn.http import wsgi
 from gunicorn.http.parser import RequestParser
 
-from lexecon_site.workers import CoalescingResponse, ConnectionShare
+from lexecon_site.workers import AnswerWatch, CoalescingResponse, ConnectionShare
 from tests.live.conftest import free_port, gunicorn, workers_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -448,6 +449,59 @@ def test_connection_share_ignores_the_slot_of_a_killed_worker(monkeypatch):
     third.publish()
     time.sleep(0.02)
     assert first.fair_share(stale_after=30) == 14
+
+
+def test_answer_watch_slots_hold_what_each_worker_owes():
+    table = bytearray(4 * 40)
+    mine, other = AnswerWatch(table, slots=4), AnswerWatch(table, slots=4)
+    mine.claim(1, pid=os.getpid())
+    other.claim(2, pid=os.getppid())  # alive
+    owed = uuid.uuid4()
+    other.expect(owed, 77)
+    assert other.pending == (owed, 77)
+    assert mine.orphans(overdue_after=60) == []  # its worker lives and is not overdue
+    time.sleep(0.02)
+    assert mine.orphans(overdue_after=0.01) == [(2, os.getppid(), owed, 77)]  # overdue
+    other.clear()
+    assert other.pending is None
+    assert mine.orphans(overdue_after=0.01) == []
+    mine.expect(uuid.uuid4(), 1)
+    time.sleep(0.02)
+    assert len(other.orphans(overdue_after=0.01)) == 1  # overdue, seen by the other worker
+    assert mine.orphans(overdue_after=0.01) == []
+
+
+def test_answer_watch_finds_what_a_killed_worker_owed_and_forgets_it_once():
+    table = bytearray(4 * 40)
+    mine, dead = AnswerWatch(table, slots=4), AnswerWatch(table, slots=4)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: the pid no longer exists
+    mine.claim(1, pid=os.getpid())
+    dead.claim(3, pid=gone.pid)
+    owed = uuid.uuid4()
+    dead.expect(owed, 5)
+    found = mine.orphans(overdue_after=60)
+    assert found == [(3, gone.pid, owed, 5)]
+    replaced = uuid.uuid4()
+    mine.forget(3, gone.pid, replaced)  # not what the slot holds: it stays
+    assert mine.orphans(overdue_after=60) == found
+    mine.forget(3, gone.pid, owed)
+    assert mine.orphans(overdue_after=60) == []
+
+
+def test_answer_watch_release_leaves_an_owed_decision_and_a_successor_inherits_it():
+    table = bytearray(4 * 40)
+    first = AnswerWatch(table, slots=4)
+    first.claim(2, pid=999_999_001)
+    first.release()  # nothing owed: the slot is empty
+    assert AnswerWatch(table, slots=4).orphans(overdue_after=60) == []
+    owed = uuid.uuid4()
+    first.claim(2, pid=999_999_001)
+    first.release((owed, 9))  # exiting with a mark it could not write
+    successor = AnswerWatch(table, slots=4)
+    successor.claim(6, pid=os.getpid())  # 6 % 4: the same slot, after the respawns wrapped
+    assert successor.inherited == [(owed, 9)]
+    assert successor.orphans(overdue_after=60) == []  # the slot is now the successor's own
 
 
 @pytest.mark.parametrize(

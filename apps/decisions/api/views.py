@@ -204,6 +204,9 @@ class DecisionListApi(APIView):
         action = serializers.CharField(max_length=200, required=False)
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
+        response_unconfirmed = serializers.BooleanField(
+            required=False, allow_null=True, default=None
+        )
         offset = serializers.IntegerField(min_value=0, max_value=10**9, default=0)
         limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
 
