@@ -7,22 +7,28 @@ real gunicorn, tests/live/test_decide_live.py.
 from __future__ import annotations
 
 import json
+import logging
 import mmap
+import os
+import time
+import types
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from apps.decisions import delivery
 from apps.decisions.models import Decision
 from apps.ledger.entry_types import EntryType
 from apps.ledger.models import LedgerEntry
-from lexecon_site.workers import AnswerWatch
+from lexecon_site.workers import AnswerWatch, SyncWorker
 from tests.conftest import DEMO
 from tests.escalations.conftest import as_user, staff  # noqa: F401
-from tests.ledger.conftest import postgres_only  # noqa: F401
+from tests.ledger.conftest import ledger_transactional_db, postgres_only  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +199,49 @@ def test_the_decision_page_warns_and_lists_the_mark_entry(agent, staff, as_user)
     other = client.get(reverse("escalations:decision", args=[kept["decision_id"]])).content
     assert b'id="response-unconfirmed"' not in other
     assert b"decision.response_unconfirmed" not in other
+
+
+@pytest.fixture
+def worker():
+    """The real SyncWorker marking methods on a bare instance (no arbiter, no sockets)."""
+    instance = SyncWorker.__new__(SyncWorker)
+    instance._delivery = delivery
+    instance._answers = AnswerWatch(bytearray(40 * 4), slots=4)
+    instance._answers.claim(1, pid=os.getpid())
+    instance._owed = []
+    instance._orphans_left = False
+    instance.cfg = types.SimpleNamespace(timeout=30)
+    instance.log = logging.getLogger("tests.worker")
+    return instance
+
+
+def test_a_mark_that_fails_on_a_dead_connection_is_retried(
+    ledger_transactional_db,  # noqa: F811
+    other_session,
+    worker,
+):
+    """The worker's connection died under it: the first try fails and keeps the mark owed (the
+    worker stays up and shortens its waits); the next try, on a new connection, writes it."""
+    from apps.policies import services as policies
+    from tests.factories import AgentKeyFactory
+
+    document = json.loads(Path("policies/examples/customer_service.json").read_text())
+    policies.policy_load(document=document, loaded_by="test", activate=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AgentKeyFactory().raw_key}")
+    body = _decide(client)
+    decision_id = uuid.UUID(body["decision_id"])
+    key = delivery.session_lock_key()
+    pid = connection.connection.info.backend_pid
+    other_session.execute("SELECT pg_terminate_backend(%s)", [pid])
+    while other_session.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+        time.sleep(0.02)
+    worker._owed.append((decision_id, key, delivery.Cause.NOT_SENT))
+    worker._settle_owed(orphans=False)
+    assert worker._owed == [(decision_id, key, delivery.Cause.NOT_SENT)]
+    assert worker._unsettled is True
+    worker._settle_owed()
+    assert worker._owed == []
+    assert worker._unsettled is False
+    assert Decision.objects.get(pk=decision_id).response_unconfirmed is True
+    assert [mark["cause"] for mark in _marks()] == ["answer_not_sent"]

@@ -304,3 +304,26 @@ def test_an_error_answer_after_the_commit_marks_the_decision(server):
     assert Decision.objects.get(pk=answer["decision_id"]).response_unconfirmed is False
     _assert_marks_are_entries()
     assert selectors.ledger_verify()["valid"] is True
+
+
+def test_a_decision_whose_session_was_lost_is_still_marked(server):
+    """The worker's database session is terminated between the commit and the answer (failpoint
+    ``sever``): the mark still gets written, on a new connection, once the advisory lock shows
+    the old session has ended. (The retry after a failed attempt has a unit test:
+    tests/decisions/test_delivery.py.)"""
+    port, _ = server
+    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
+    policies.policy_load(document=document, loaded_by="test", activate=True)
+    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
+    headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+    status, _ = _post_decide(port, {**headers, "X-Test-Failpoint": "sever"}, "severed")
+    assert status == 500
+    lost = Decision.objects.get(request_id="severed")
+    assert _marked_soon({str(lost.pk)}, seconds=10) == {str(lost.pk)}
+    entry = json.loads(LedgerEntry.objects.get(entry_type="decision.response_unconfirmed").payload)
+    assert (entry["decision_id"], entry["cause"]) == (str(lost.pk), "error_answer")
+    status, answer = _post_decide(port, headers, "after")
+    assert status == 200  # the worker reconnected
+    assert Decision.objects.get(pk=answer["decision_id"]).response_unconfirmed is False
+    _assert_marks_are_entries()
+    assert selectors.ledger_verify()["valid"] is True
