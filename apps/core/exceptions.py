@@ -11,6 +11,7 @@ class ApplicationError(Exception):
     code = "application_error"
     status = 400
     default_message = "The request could not be processed."
+    headers: dict[str, str] = {}  # sent with the error answer (e.g. Retry-After)
 
     def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
         self.message = message or self.default_message
@@ -46,3 +47,14 @@ class ServiceUnavailable(ApplicationError):
     code = "service_unavailable"
     status = 503
     default_message = "A required service is unavailable; nothing was changed."
+
+
+class LedgerUnavailable(ServiceUnavailable):
+    """``POST /decide`` while the database holding the ledger cannot be reached (RELIABILITY T14)."""
+
+    code = "ledger_unavailable"
+    default_message = (
+        "The ledger database is unavailable, so no decision was made. Retry later; a retry with the "
+        "same Idempotency-Key returns the decision if it was recorded after all."
+    )
+    headers = {"Retry-After": "5"}

@@ -341,7 +341,7 @@ def _execute_libpq(
         if name not in prepared:
             result = pgconn.prepare(name, text)
             if result.status != pq.ExecStatus.COMMAND_OK:
-                raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+                raise _libpq_error(raw, result)
             prepared.add(name)
         result = pgconn.exec_prepared(name, values)
         if result.status == pq.ExecStatus.TUPLES_OK:
@@ -350,10 +350,22 @@ def _execute_libpq(
         if lost:  # invalid_sql_statement_name: the session dropped it (DISCARD ALL); nothing ran
             prepared.discard(name)
         if not lost or attempt == 2:
-            raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+            raise _libpq_error(raw, result)
     if result.ntuples == 0:
         return None
     return tuple(_libpq_value(result, column) for column in range(result.nfields))
+
+
+def _libpq_error(raw: Any, result: Any) -> Exception:
+    """psycopg's exception for a failed result. A result that carries no SQLSTATE because the
+    connection itself broke (the server went away: "server closed the connection unexpectedly")
+    is an OperationalError, as psycopg's own cursor raises it, so Django answers 503, not 500."""
+    if result.error_field(pq.DiagnosticField.SQLSTATE) is None and (
+        raw.pgconn.status != pq.ConnStatus.OK
+    ):
+        message = result.error_message.decode(raw.info.encoding, "replace").strip()
+        return psycopg.OperationalError(message or "the connection to the database was lost")
+    return psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
 
 
 _INTEGER_OIDS = frozenset({20, 21, 23})  # int8, int2, int4

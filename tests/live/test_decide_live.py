@@ -13,7 +13,7 @@ import http.client
 import json
 import os
 import signal
-import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -31,18 +31,19 @@ from apps.policies import services as policies
 from tests.conftest import DEMO
 from tests.ledger.conftest import ledger_transactional_db  # noqa: F401
 from tests.live.conftest import free_port, gunicorn, workers_of
+from tests.live.proxy import Proxy
 from tests.live.test_worker import established_per_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.live
 
 
-@pytest.fixture
-def server(ledger_transactional_db):  # noqa: F811
+def _serve(db_port: int | None = None):
+    """gunicorn (2 workers) on the test database, directly or through ``db_port``; (port, process)."""
     if connection.vendor != "postgresql":
         pytest.skip("the live-server test runs on PostgreSQL")
     db = connection.settings_dict
-    url = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    url = f"postgresql://{db['USER']}@{db['HOST']}:{db_port or db['PORT']}/{db['NAME']}"
     port = free_port()
     env = {
         **os.environ,
@@ -51,7 +52,11 @@ def server(ledger_transactional_db):  # noqa: F811
         "LEXECON_LOG_LEVEL": "WARNING",
         "LEXECON_TEST_FAILPOINTS": "1",  # only requests that ask for a fault get one
     }
-    process = gunicorn(port, env, workers=2, stderr=subprocess.PIPE)
+    # A file, not a pipe: nobody reads the pipe while the test runs, and a full pipe would stall
+    # the workers at their next log line (an outage logs every refused request).
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _stop, with the server
+    process = gunicorn(port, env, workers=2, stderr=log)
+    process.log = log
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -63,10 +68,35 @@ def server(ledger_transactional_db):  # noqa: F811
             time.sleep(0.2)
     else:
         process.kill()
-        pytest.fail("gunicorn did not start: " + process.stderr.read().decode()[-2000:])
-    yield port, process
+        log.seek(0)
+        pytest.fail("gunicorn did not start: " + log.read().decode()[-2000:])
+    return port, process
+
+
+def _stop(process) -> None:
     process.terminate()
     process.wait(timeout=20)
+    process.log.close()
+
+
+@pytest.fixture
+def server(ledger_transactional_db):  # noqa: F811
+    port, process = _serve()
+    yield port, process
+    _stop(process)
+
+
+@pytest.fixture
+def proxied_server(ledger_transactional_db):  # noqa: F811
+    """gunicorn whose every database connection goes through a :class:`Proxy` the test controls."""
+    db = connection.settings_dict
+    proxy = Proxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
+    try:
+        port, process = _serve(proxy.port)
+        yield port, process, proxy
+        _stop(process)
+    finally:
+        proxy.close()
 
 
 def test_t12_two_hundred_concurrent_decisions(server):
@@ -326,4 +356,90 @@ def test_a_decision_whose_session_was_lost_is_still_marked(server):
     assert status == 200  # the worker reconnected
     assert Decision.objects.get(pk=answer["decision_id"]).response_unconfirmed is False
     _assert_marks_are_entries()
+    assert selectors.ledger_verify()["valid"] is True
+
+
+def test_t14_the_database_goes_away_under_load_and_comes_back(proxied_server):
+    """8 clients decide in a loop (each request with its own Idempotency-Key); the database's
+    address goes away for 3 s, then comes back. Meanwhile /decide answers 503 ledger_unavailable
+    in the error shape, never a 200 without its entry and never a 500; afterwards it answers 200
+    again within 10 s with nothing done by hand. Every 200 has its entry; a decision that
+    committed but got no 200 is marked response_unconfirmed, and a retry with its key returns it;
+    the chain is contiguous and verifies."""
+    port, _, proxy = proxied_server
+    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
+    policies.policy_load(document=document, loaded_by="test", activate=True)
+    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
+    headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+    results: list[tuple[float, str, int, dict]] = []  # (when, idempotency key, status, body)
+    lock, stop = threading.Lock(), threading.Event()
+
+    def client(number: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        index = 0
+        while not stop.is_set():
+            index += 1
+            key = f"c{number}-{index}"
+            conn.request(
+                "POST",
+                "/decide",
+                json.dumps({**DEMO, "request_id": key}),
+                {**headers, "Idempotency-Key": key},
+            )
+            response = conn.getresponse()
+            answer = (time.monotonic(), key, response.status, json.loads(response.read()))
+            with lock:
+                results.append(answer)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while len(results) < 100 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proxy.down()
+        went_down = time.monotonic()
+        time.sleep(3)
+        proxy.up()
+        came_back = time.monotonic()
+        while time.monotonic() < deadline:
+            with lock:
+                recovered = [r for r in results if r[0] > came_back and r[2] == 200]
+            if len(recovered) >= 50:
+                break
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    statuses = {status for _, _, status, _ in results}
+    assert statuses == {200, 503}, statuses
+    outage = [r for r in results if went_down + 0.5 < r[0] < came_back]
+    assert outage
+    assert {status for _, _, status, _ in outage} == {503}
+    for _, _, status, body in results:
+        if status == 503:
+            assert body["error"]["code"] == "ledger_unavailable"
+            assert set(body["error"]) == {"code", "message", "details"}
+    first_200_after = min(r[0] for r in results if r[0] > came_back and r[2] == 200)
+    assert first_200_after - came_back <= 10
+    answered = {body["decision_id"] for _, _, status, body in results if status == 200}
+    for _, _, status, body in results:
+        if status == 200:
+            entry = LedgerEntry.objects.get(seq=body["ledger_entry_id"])
+            assert entry.entry_hash == body["ledger_entry_hash"]
+    unanswered = set(
+        map(str, Decision.objects.exclude(pk__in=answered).values_list("pk", flat=True))
+    )
+    assert _marked_soon(unanswered) >= unanswered
+    _assert_marks_are_entries()
+    for decision in Decision.objects.filter(pk__in=unanswered):  # the retry returns it
+        status, body = _post_decide(
+            port, {**headers, "Idempotency-Key": decision.idempotency_key}, decision.request_id
+        )
+        assert (status, body["decision_id"]) == (200, str(decision.pk))
+    rows = list(LedgerEntry.objects.order_by("seq").values_list("seq", "prev_hash"))
+    assert [seq for seq, _ in rows] == list(range(len(rows)))
+    assert len({prev for _, prev in rows}) == len(rows)
     assert selectors.ledger_verify()["valid"] is True

@@ -67,7 +67,7 @@ def error_parts(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
     """``(status, body, headers)`` of the error shape for any exception (logged when unexpected)."""
     headers: dict[str, str] = {}
     if isinstance(exc, ApplicationError):
-        return exc.status, error_body(exc.code, exc.message, exc.details), headers
+        return exc.status, error_body(exc.code, exc.message, exc.details), dict(exc.headers)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

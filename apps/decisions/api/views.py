@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -20,7 +22,7 @@ from apps.accounts.authentication import AUTHENTICATE_HEADER, authenticate_agent
 from apps.core.api.exception_handler import error_parts
 from apps.core.api.parsers import read_json_body
 from apps.core.api.permissions import ScopeOrPermission, is_agent
-from apps.core.exceptions import InvalidInput, NotFound, PermissionDeniedError
+from apps.core.exceptions import InvalidInput, LedgerUnavailable, NotFound, PermissionDeniedError
 from apps.decisions import selectors
 from apps.decisions.api.serializers import DecideInput, RevokeInput, VerifyInput, parse_decide
 from apps.decisions.services import DecideRequest, decision_make
@@ -31,6 +33,7 @@ from apps.risk.api.views import principal_label
 from apps.tokens import format as token_format
 from apps.tokens import services as tokens
 
+logger = logging.getLogger("lexecon.api")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 ERRORS = {
     400: OpenApiResponse(description="invalid request (error shape)"),
@@ -39,7 +42,7 @@ ERRORS = {
     409: OpenApiResponse(description="Idempotency-Key reused for a different request"),
     413: OpenApiResponse(description="body too large"),
     415: OpenApiResponse(description="not application/json"),
-    503: OpenApiResponse(description="database unavailable; nothing decided or written"),
+    503: OpenApiResponse(description="database unavailable (ledger_unavailable on /decide)"),
 }
 
 
@@ -68,6 +71,18 @@ class DecideApi(APIView):
         key = _idempotency_key(request)
         body, headers = _decide(request, lambda: request.data, request.auth, key)
         return Response(body, headers=headers)
+
+    def handle_exception(self, exc):
+        return super().handle_exception(_decide_error(exc))
+
+
+def _decide_error(exc: Exception) -> Exception:
+    """A database failure anywhere in ``/decide`` (key lookup, policy, append) is the ledger's
+    unavailability to the agent (RELIABILITY T14); other errors stay as they are."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("ledger database unavailable: %s", exc)
+        return LedgerUnavailable()
+    return exc
 
 
 def _idempotency_key(request) -> str | None:
@@ -130,7 +145,7 @@ def decide(request):
             request, lambda: read_json_body(request), agent_key, idempotency_key
         )
     except Exception as exc:  # noqa: BLE001 - every failure becomes the documented error shape
-        status, body, headers = error_parts(exc)
+        status, body, headers = error_parts(_decide_error(exc))
         return HttpResponse(
             _JSON.render(body), status=status, headers=headers, content_type="application/json"
         )

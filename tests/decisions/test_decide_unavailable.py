@@ -1,0 +1,92 @@
+"""``POST /decide`` while its database cannot be reached (RELIABILITY T14, in-process).
+
+The database really goes away: Django's connection is closed and pointed at a port where nothing
+listens, so the next query fails as it does when PostgreSQL is stopped (PostgreSQL only: the test
+database of the SQLite pass lives in memory and cannot be taken away). Both ``/decide`` paths must
+answer 503 ``ledger_unavailable`` in the error shape, byte for byte alike, and once the database is
+back nothing has been written and the next decision works. The same against gunicorn with the
+database dropped under load: tests/live/test_decide_live.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory
+
+from apps.decisions.api import views
+from apps.decisions.models import Decision
+from apps.ledger.models import LedgerEntry
+from apps.policies import services as policies
+from tests.conftest import DEMO
+from tests.factories import AgentKeyFactory
+from tests.ledger.conftest import ledger_transactional_db, postgres_only  # noqa: F401
+from tests.live.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+factory = RequestFactory()
+
+
+@pytest.fixture
+def database_gone(ledger_transactional_db, postgres_only):  # noqa: F811
+    """The demo policy active; ``take_away()`` makes the database unreachable until the test ends."""
+    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
+    policies.policy_load(document=document, loaded_by="test", activate=True)
+    saved = dict(connection.settings_dict)
+
+    def take_away() -> None:
+        connection.close()
+        connection.settings_dict["PORT"] = str(free_port())  # nothing listens there
+
+    yield take_away
+    connection.close()
+    connection.settings_dict.clear()
+    connection.settings_dict.update(saved)
+
+
+def _request(raw_key: str, **headers: str):
+    request = factory.generic(
+        "POST",
+        "/decide",
+        json.dumps(DEMO).encode(),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}",
+        **headers,
+    )
+    request.request_id = "req-unavailable"
+    return request
+
+
+def test_decide_without_its_database_is_503_ledger_unavailable_on_both_paths(database_gone):
+    key = AgentKeyFactory(scopes=("decide",))
+    database_gone()
+    direct = views.decide(_request(key.raw_key, HTTP_IDEMPOTENCY_KEY="retry-me"))
+    drf = views.DecideApi.as_view()(_request(key.raw_key, HTTP_IDEMPOTENCY_KEY="retry-me"))
+    drf.render()
+    assert direct.status_code == drf.status_code == 503
+    assert direct.content == drf.content
+    body = json.loads(direct.content)
+    assert body["error"]["code"] == "ledger_unavailable"
+    assert "no decision was made" in body["error"]["message"]
+    assert body["error"]["details"] == {}
+    assert direct["Retry-After"] == drf["Retry-After"] == "5"
+    assert direct["Content-Type"] == drf["Content-Type"] == "application/json"
+
+
+def test_nothing_is_written_and_the_next_decision_works_once_it_is_back(database_gone):
+    key = AgentKeyFactory(scopes=("decide",))
+    entries, decisions = LedgerEntry.objects.count(), Decision.objects.count()
+    saved = dict(connection.settings_dict)
+    database_gone()
+    assert views.decide(_request(key.raw_key)).status_code == 503
+    connection.close()
+    connection.settings_dict.update(saved)  # the database is back
+    assert LedgerEntry.objects.count() == entries
+    assert Decision.objects.count() == decisions
+    answer = views.decide(_request(key.raw_key))
+    assert answer.status_code == 200
+    assert json.loads(answer.content)["outcome"] == "allowed"
+    assert Decision.objects.count() == decisions + 1

@@ -1,0 +1,97 @@
+"""A TCP forwarder in front of PostgreSQL that a live test can take down and bring back.
+
+``down()`` closes every forwarded connection (both sides) and stops listening, so the server's
+clients see what they see when PostgreSQL is stopped with ``-m immediate``: their connections
+break and new ones are refused. ``up()`` listens on the same port again. One thread, one selector.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import selectors
+import socket
+import threading
+
+
+class Proxy:
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self._selector = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._pairs: dict[socket.socket, socket.socket] = {}
+        self._listener: socket.socket | None = None
+        self.port = 0
+        self._stop = False
+        self.up()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        listener.setblocking(False)
+        self.port = listener.getsockname()[1]
+        with self._lock:
+            self._listener = listener
+            self._selector.register(listener, selectors.EVENT_READ, "accept")
+
+    def down(self) -> None:
+        with self._lock:
+            if self._listener is not None:
+                self._selector.unregister(self._listener)
+                self._listener.close()
+                self._listener = None
+            for sock in list(self._pairs):
+                self._close(sock)
+
+    def close(self) -> None:
+        self._stop = True
+        self.down()
+        self._thread.join(timeout=5)
+
+    def _close(self, sock: socket.socket) -> None:
+        other = self._pairs.pop(sock, None)
+        for each in (sock, other):
+            if each is None:
+                continue
+            self._pairs.pop(each, None)
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(each)
+            each.close()
+
+    def _run(self) -> None:
+        while not self._stop:
+            for key, _ in self._selector.select(0.05):
+                with self._lock:
+                    if key.data == "accept":
+                        if self._listener is None:
+                            continue
+                        try:
+                            client, _ = self._listener.accept()
+                        except BlockingIOError:
+                            continue
+                        try:
+                            server = socket.create_connection(self.target, timeout=5)
+                        except OSError:
+                            client.close()
+                            continue
+                        self._pairs[client], self._pairs[server] = server, client
+                        self._selector.register(client, selectors.EVENT_READ, "pipe")
+                        self._selector.register(server, selectors.EVENT_READ, "pipe")
+                        continue
+                    sock = key.fileobj
+                    if sock not in self._pairs:
+                        continue
+                    try:
+                        data = sock.recv(65536)
+                    except OSError:
+                        data = b""
+                    if not data:
+                        self._close(sock)
+                        continue
+                    try:
+                        self._pairs[sock].sendall(data)
+                    except OSError:
+                        self._close(sock)
