@@ -99,12 +99,66 @@ def proxied_server(ledger_transactional_db):  # noqa: F811
         proxy.close()
 
 
-def test_t12_two_hundred_concurrent_decisions(server):
-    server, _ = server
-    assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+def _demo_agent_headers() -> dict[str, str]:
+    """The demo policy active and a new agent key with ``decide``: the request headers."""
     document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
     policies.policy_load(document=document, loaded_by="test", activate=True)
     raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
+    return {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+
+
+class _Load:
+    """``clients`` kept-alive connections deciding in a loop until :meth:`stop`, each request
+    with its own Idempotency-Key (``c<client>-<n>``, also its request_id). ``results`` holds
+    ``(when, key, status, body)`` and ``answers`` ``(status, body)`` of every answer; a request
+    whose connection broke is counted in ``broken`` and the client reconnects."""
+
+    def __init__(self, port: int, headers: dict[str, str], *, clients: int) -> None:
+        self.port, self.headers = port, headers
+        self.results: list[tuple[float, str, int, dict]] = []
+        self.answers: list[tuple[int, dict]] = []
+        self.broken = 0
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        self._threads = [threading.Thread(target=self._client, args=(n,)) for n in range(clients)]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+    def _client(self, number: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        index = 0
+        while not self._stop.is_set():
+            index += 1
+            key = f"c{number}-{index}"
+            try:
+                conn.request(
+                    "POST",
+                    "/decide",
+                    json.dumps({**DEMO, "request_id": key}),
+                    {**self.headers, "Idempotency-Key": key},
+                )
+                response = conn.getresponse()
+                status, body = response.status, json.loads(response.read())
+            except (ConnectionError, http.client.HTTPException):
+                with self._lock:
+                    self.broken += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                continue
+            with self._lock:
+                self.results.append((time.monotonic(), key, status, body))
+                self.answers.append((status, body))
+        conn.close()
+
+
+def test_t12_two_hundred_concurrent_decisions(server):
+    server, _ = server
+    assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    headers = _demo_agent_headers()
     results: list[tuple[int, dict]] = []
     lock = threading.Lock()
 
@@ -112,12 +166,7 @@ def test_t12_two_hundred_concurrent_decisions(server):
         conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
         for index in range(10):
             body = {**DEMO, "request_id": f"w{number}-{index}"}
-            conn.request(
-                "POST",
-                "/decide",
-                json.dumps(body),
-                {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"},
-            )
+            conn.request("POST", "/decide", json.dumps(body), headers)
             response = conn.getresponse()
             data = json.loads(response.read())
             with lock:
@@ -152,41 +201,9 @@ def test_t13_a_worker_killed_mid_load(server):
     response_unconfirmed; the chain is contiguous, unforked and verifies; the arbiter starts a
     new worker, and the kept connections even out over the two again."""
     port, arbiter = server
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
-    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
-    headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
-    answers: list[tuple[int, dict]] = []
-    broken = [0]
-    lock, stop = threading.Lock(), threading.Event()
-
-    def client(number: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        index = 0
-        while not stop.is_set():
-            index += 1
-            try:
-                conn.request(
-                    "POST",
-                    "/decide",
-                    json.dumps({**DEMO, "request_id": f"c{number}-{index}"}),
-                    headers,
-                )
-                response = conn.getresponse()
-                answer = (response.status, json.loads(response.read()))
-            except (ConnectionError, http.client.HTTPException):
-                with lock:
-                    broken[0] += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                continue
-            with lock:
-                answers.append(answer)
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
-    for thread in threads:
-        thread.start()
+    headers = _demo_agent_headers()
+    load = _Load(port, headers, clients=16)
+    answers = load.answers  # (status, body) of every answer, as it comes
     try:
         deadline = time.monotonic() + 60
         while len(answers) < 100 and time.monotonic() < deadline:
@@ -213,9 +230,7 @@ def test_t13_a_worker_killed_mid_load(server):
         while len(answers) < served_after_kill + 100 and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
+        load.stop()
     assert {status for status, _ in answers} == {200}
     assert len(answers) >= served_after_kill + 100
     for _, data in answers:
@@ -226,7 +241,7 @@ def test_t13_a_worker_killed_mid_load(server):
     unanswered = set(
         map(str, Decision.objects.exclude(pk__in=answered).values_list("pk", flat=True))
     )
-    assert len(unanswered) <= broken[0]
+    assert len(unanswered) <= load.broken
     # No entry for a request that got no answer unless it is marked (the surviving worker or the
     # replacement marks what the killed one owed, within about a second).
     assert _marked_soon(unanswered) >= unanswered
@@ -283,10 +298,7 @@ def test_t13_a_worker_killed_between_commit_and_answer_leaves_a_marked_decision(
     and the decision is marked ``worker_died`` by another worker, once the dead worker's database
     session has ended. Answers before and after are confirmed, and the chain verifies."""
     port, arbiter = server
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
-    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
-    headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
+    headers = _demo_agent_headers()
     before = workers_of(arbiter.pid)
     status, first = _post_decide(port, headers, "before")
     assert status == 200
@@ -315,45 +327,23 @@ def test_t13_a_worker_killed_between_commit_and_answer_leaves_a_marked_decision(
     assert selectors.ledger_verify()["valid"] is True
 
 
-def test_an_error_answer_after_the_commit_marks_the_decision(server):
+@pytest.mark.parametrize("failpoint", ["raise", "sever"])
+def test_an_error_answer_after_the_commit_marks_the_decision(server, failpoint):
     """Something after the commit fails (failpoint ``raise``): the agent gets a 500, not its
-    decision, and the worker that served it marks the decision ``error_answer`` itself."""
+    decision, and the worker that served it marks the decision ``error_answer`` itself. With
+    ``sever`` the worker's database session is terminated first: the mark is still written, on a
+    new connection, once the advisory lock shows the old session has ended. (The retry after a
+    failed attempt has a unit test: tests/decisions/test_delivery.py.)"""
     port, _ = server
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
-    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
-    headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
-    status, _ = _post_decide(port, {**headers, "X-Test-Failpoint": "raise"}, "failed")
+    headers = _demo_agent_headers()
+    status, _ = _post_decide(port, {**headers, "X-Test-Failpoint": failpoint}, "failed")
     assert status == 500
     lost = Decision.objects.get(request_id="failed")
-    assert _marked_soon({str(lost.pk)}, seconds=5) == {str(lost.pk)}
-    entry = json.loads(LedgerEntry.objects.get(entry_type="decision.response_unconfirmed").payload)
-    assert (entry["decision_id"], entry["cause"]) == (str(lost.pk), "error_answer")
-    status, answer = _post_decide(port, headers, "fine")
-    assert status == 200
-    assert Decision.objects.get(pk=answer["decision_id"]).response_unconfirmed is False
-    _assert_marks_are_entries()
-    assert selectors.ledger_verify()["valid"] is True
-
-
-def test_a_decision_whose_session_was_lost_is_still_marked(server):
-    """The worker's database session is terminated between the commit and the answer (failpoint
-    ``sever``): the mark still gets written, on a new connection, once the advisory lock shows
-    the old session has ended. (The retry after a failed attempt has a unit test:
-    tests/decisions/test_delivery.py.)"""
-    port, _ = server
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
-    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
-    headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
-    status, _ = _post_decide(port, {**headers, "X-Test-Failpoint": "sever"}, "severed")
-    assert status == 500
-    lost = Decision.objects.get(request_id="severed")
     assert _marked_soon({str(lost.pk)}, seconds=10) == {str(lost.pk)}
     entry = json.loads(LedgerEntry.objects.get(entry_type="decision.response_unconfirmed").payload)
     assert (entry["decision_id"], entry["cause"]) == (str(lost.pk), "error_answer")
-    status, answer = _post_decide(port, headers, "after")
-    assert status == 200  # the worker reconnected
+    status, answer = _post_decide(port, headers, "fine")
+    assert status == 200  # the worker (reconnected, with sever) answers again
     assert Decision.objects.get(pk=answer["decision_id"]).response_unconfirmed is False
     _assert_marks_are_entries()
     assert selectors.ledger_verify()["valid"] is True
@@ -367,33 +357,9 @@ def test_t14_the_database_goes_away_under_load_and_comes_back(proxied_server):
     committed but got no 200 is marked response_unconfirmed, and a retry with its key returns it;
     the chain is contiguous and verifies."""
     port, _, proxy = proxied_server
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
-    raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
-    headers = {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
-    results: list[tuple[float, str, int, dict]] = []  # (when, idempotency key, status, body)
-    lock, stop = threading.Lock(), threading.Event()
-
-    def client(number: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        index = 0
-        while not stop.is_set():
-            index += 1
-            key = f"c{number}-{index}"
-            conn.request(
-                "POST",
-                "/decide",
-                json.dumps({**DEMO, "request_id": key}),
-                {**headers, "Idempotency-Key": key},
-            )
-            response = conn.getresponse()
-            answer = (time.monotonic(), key, response.status, json.loads(response.read()))
-            with lock:
-                results.append(answer)
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
+    headers = _demo_agent_headers()
+    load = _Load(port, headers, clients=8)
+    results = load.results  # (when, idempotency key, status, body)
     try:
         deadline = time.monotonic() + 60
         while len(results) < 100 and time.monotonic() < deadline:
@@ -404,15 +370,13 @@ def test_t14_the_database_goes_away_under_load_and_comes_back(proxied_server):
         proxy.up()
         came_back = time.monotonic()
         while time.monotonic() < deadline:
-            with lock:
-                recovered = [r for r in results if r[0] > came_back and r[2] == 200]
+            recovered = [r for r in list(results) if r[0] > came_back and r[2] == 200]
             if len(recovered) >= 50:
                 break
             time.sleep(0.05)
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
+        load.stop()
+    assert load.broken == 0  # the server itself stayed up
     statuses = {status for _, _, status, _ in results}
     assert statuses == {200, 503}, statuses
     outage = [r for r in results if went_down + 0.5 < r[0] < came_back]

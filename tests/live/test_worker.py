@@ -427,15 +427,21 @@ def test_connection_share_is_the_ceiling_of_an_even_split():
     assert first.fair_share(stale_after=0.01) == 9  # a silent worker's slot is ignored
 
 
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped: no process has it now."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
 def test_connection_share_ignores_the_slot_of_a_killed_worker(monkeypatch):
     """A worker killed with SIGKILL leaves its slot behind; once its heartbeat is quiet, its pid is
     checked and the slot stops counting, long before the arbiter's timeout."""
     table = bytearray(4 * 24)
     first, second = ConnectionShare(table, slots=4), ConnectionShare(table, slots=4)
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()  # reaped: the pid no longer exists
+    gone = _dead_pid()
     first.claim(1, pid=os.getpid())
-    second.claim(2, pid=gone.pid)
+    second.claim(2, pid=gone)
     first.open, second.open = 8, 20
     first.publish()
     second.publish()
@@ -474,18 +480,17 @@ def test_answer_watch_slots_hold_what_each_worker_owes():
 def test_answer_watch_finds_what_a_killed_worker_owed_and_forgets_it_once():
     table = bytearray(4 * 40)
     mine, dead = AnswerWatch(table, slots=4), AnswerWatch(table, slots=4)
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()  # reaped: the pid no longer exists
+    gone = _dead_pid()
     mine.claim(1, pid=os.getpid())
-    dead.claim(3, pid=gone.pid)
+    dead.claim(3, pid=gone)
     owed = uuid.uuid4()
     dead.expect(owed, 5)
     found = mine.orphans(overdue_after=60)
-    assert found == [(3, gone.pid, owed, 5)]
+    assert found == [(3, gone, owed, 5)]
     replaced = uuid.uuid4()
-    mine.forget(3, gone.pid, replaced)  # not what the slot holds: it stays
+    mine.forget(3, gone, replaced)  # not what the slot holds: it stays
     assert mine.orphans(overdue_after=60) == found
-    mine.forget(3, gone.pid, owed)
+    mine.forget(3, gone, owed)
     assert mine.orphans(overdue_after=60) == []
 
 
