@@ -49,6 +49,7 @@ import selectors
 import socket
 import ssl
 import struct
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -66,6 +67,7 @@ MSG_MORE = getattr(socket, "MSG_MORE", 0)  # Linux; elsewhere headers simply go 
 DRAIN_SECONDS = 5.0  # gunicorn's bound for draining an unread body before a connection is reused
 SHARE_SLOTS = 32
 SETTLE_SECONDS = 1.0  # how often a worker looks for decisions owed by dead workers
+SETTLE_BACKOFF_MAX = 30.0  # after failed rounds (database down or hung) the wait doubles up to this
 _LISTENER, _CLIENT, _WAKEUP = "listener", "client", "wakeup"
 _GONE = (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN)
 
@@ -218,6 +220,84 @@ class AnswerWatch:
             self._slot.pack_into(self._buffer, offset, 0, self._EMPTY, 0, 0.0)
 
 
+class Marker(threading.Thread):
+    """The worker's thread that writes the marks of unconfirmed answers (ADR 0010).
+
+    Marking needs the database, which may be down or hang until its connect timeout just when
+    marks are owed (a 503 after a lost connection). In the request loop that would hold up every
+    request behind it, so a thread of the worker does it, on its own database connection (Django
+    keeps one per thread), closed after each round. It marks what :meth:`owe` hands it at once,
+    and looks at the other workers' slots for orphans every ``SETTLE_SECONDS``. A round that
+    fails doubles the wait before the next, up to ``SETTLE_BACKOFF_MAX``; one that works resets
+    it. :meth:`stop` makes a last round and returns a decision still owed, if any, for the slot.
+    """
+
+    def __init__(self, delivery, answers: AnswerWatch, overdue_after: float, log) -> None:
+        super().__init__(name="lexecon-marker", daemon=True)
+        self.delivery = delivery
+        self._answers = answers
+        self._overdue_after = overdue_after
+        self._log = log
+        self._owed: list[tuple[uuid.UUID, int, str]] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self.wait_seconds = SETTLE_SECONDS  # before the next round; doubles while rounds fail
+        self.orphans_left = False
+
+    def owe(self, decision_id: uuid.UUID, lock_key: int, cause: str) -> None:
+        with self._lock:
+            self._owed.append((decision_id, lock_key, cause))
+        self._wake.set()
+
+    @property
+    def owed(self) -> list[tuple[uuid.UUID, int, str]]:
+        with self._lock:
+            return list(self._owed)
+
+    def run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.wait_seconds)
+            self._wake.clear()
+            if not self._stopping:
+                self.settle_round()
+
+    def stop(self) -> tuple[uuid.UUID, int] | None:
+        self._stopping = True
+        self._wake.set()
+        if self.is_alive():
+            self.join(timeout=SETTLE_BACKOFF_MAX)
+        self.settle_round()
+        owed = self.owed
+        return owed[0][:2] if owed else None
+
+    def settle_round(self) -> None:
+        """Mark the owed decisions, then the orphans of dead workers' slots. Never raises."""
+        from django.db import connection
+
+        settle, died = self.delivery.settle, self.delivery.Cause.WORKER_DIED
+        try:
+            for item in self.owed:
+                if not settle(*item):
+                    break  # its session still runs (lost connection): next round
+                with self._lock:
+                    self._owed.remove(item)
+            self.orphans_left = False
+            for index, pid, decision_id, key in self._answers.orphans(self._overdue_after):
+                if settle(decision_id, key, died):
+                    self._answers.forget(index, pid, decision_id)
+                else:
+                    self.orphans_left = True  # the dead worker's session still runs
+        except Exception as exc:  # noqa: BLE001 - the thread must outlive database trouble
+            self.orphans_left = True
+            self.wait_seconds = min(2 * self.wait_seconds, SETTLE_BACKOFF_MAX)
+            self._log.warning("Could not yet mark a decision whose answer is unconfirmed: %s", exc)
+        else:
+            self.wait_seconds = SETTLE_SECONDS
+        finally:
+            connection.close()  # this thread's own connection; the next round opens a new one
+
+
 # Created when the arbiter imports this module (it resolves --worker-class before forking), so
 # every worker it forks maps the same pages. A process that imports it later only sees itself.
 _SHARED_TABLE = mmap.mmap(-1, struct.calcsize("qqd") * SHARE_SLOTS)
@@ -280,11 +360,8 @@ class SyncWorker(sync.SyncWorker):
         self._kept: dict[socket.socket, tuple] = {}
         self._share = ConnectionShare(_SHARED_TABLE)
         self._answers = AnswerWatch(_ANSWER_TABLE)
-        self._delivery = None  # apps.decisions.delivery, imported once the application is loaded
-        self._owed: list[tuple[uuid.UUID, int, str]] = []  # marks not yet written (DB trouble)
+        self._marker: Marker | None = None  # started once the application is loaded
         self._answer_status: int | None = None
-        self._settled_at = 0.0
-        self._orphans_left = False
 
     def notify(self) -> None:
         now = time.monotonic()
@@ -293,22 +370,19 @@ class SyncWorker(sync.SyncWorker):
             if self._keepalive:
                 self._share.publish()
             self._notified_at = now
-        if now - self._settled_at >= SETTLE_SECONDS and self._delivery is not None:
-            self._settled_at = now
-            self._settle_owed()
 
     def wait(self, timeout):
         self._notified_at = 0.0  # about to block: always tell the arbiter we are alive first
-        return super().wait(min(timeout, SETTLE_SECONDS) if self._unsettled else timeout)
+        return super().wait(timeout)
 
     def run(self) -> None:
         from apps.decisions import delivery  # init_process has loaded the application by now
 
-        self._delivery = delivery
         self._answers.claim(self.age, os.getpid())
-        self._owed.extend(
-            (d, key, delivery.Cause.WORKER_DIED) for d, key in self._answers.inherited
-        )
+        self._marker = Marker(delivery, self._answers, 2 * (self.cfg.timeout or 30), self.log)
+        for decision_id, key in self._answers.inherited:
+            self._marker.owe(decision_id, key, delivery.Cause.WORKER_DIED)
+        self._marker.start()
         delivery.install(self._answers)
         try:
             if self.cfg.is_ssl or self.cfg.keepalive <= 0:
@@ -324,57 +398,20 @@ class SyncWorker(sync.SyncWorker):
                 self._share.release()
         finally:
             delivery.install(None)
-            self._settle_owed()
-            self._answers.release(self._owed[0][:2] if self._owed else None)
+            self._answers.release(self._marker.stop())
 
     def _answer_sent(self) -> None:
-        """After each request: confirm the decision it owed (a 200 sent whole) or mark it."""
+        """After each request: confirm the decision it owed (a 200 sent whole), or hand it to
+        the marker thread."""
         pending = self._answers.pending
         if pending is None:
             return
         status, self._answer_status = self._answer_status, None
-        if status == 200:
-            self._answers.clear()
-            return
-        cause = (
-            self._delivery.Cause.NOT_SENT if status is None else self._delivery.Cause.NOT_ANSWERED
-        )
-        self._owed.append((*pending, cause))
-        self._settle_owed(orphans=False)
+        if status != 200:
+            delivery = self._marker.delivery
+            cause = delivery.Cause.NOT_SENT if status is None else delivery.Cause.NOT_ANSWERED
+            self._marker.owe(*pending, cause)
         self._answers.clear()
-
-    def _settle_owed(self, *, orphans: bool = True) -> None:
-        """Mark this worker's owed decisions, then (``orphans``) those of dead workers' slots.
-
-        Never raises: with the database unreachable the marks wait for the next try, at most
-        ``SETTLE_SECONDS`` later (the worker's idle waits are shortened while any is left)."""
-        delivery = self._delivery
-        try:
-            while self._owed:
-                decision_id, key, cause = self._owed[0]
-                if not delivery.settle(decision_id, key, cause):
-                    break  # its session still runs (lost connection): later
-                self._owed.pop(0)
-            if orphans:
-                self._orphans_left = False
-                for index, pid, decision_id, key in self._answers.orphans(
-                    2 * (self.cfg.timeout or 30)
-                ):
-                    if delivery.settle(decision_id, key, delivery.Cause.WORKER_DIED):
-                        self._answers.forget(index, pid, decision_id)
-                    else:
-                        self._orphans_left = True  # the dead worker's session still runs
-        except Exception as exc:  # noqa: BLE001 - a worker must outlive database trouble
-            self._orphans_left = True
-            self.log.warning("Could not yet mark a decision whose answer is unconfirmed: %s", exc)
-            from django.db import close_old_connections
-
-            close_old_connections()
-
-    @property
-    def _unsettled(self) -> bool:
-        """Something is left to mark: idle waits end every ``SETTLE_SECONDS`` to try again."""
-        return bool(self._owed) or self._orphans_left
 
     def _run_keepalive(self) -> None:
         selector = selectors.DefaultSelector()
@@ -385,8 +422,6 @@ class SyncWorker(sync.SyncWorker):
         self._selector = selector
         while self.alive:
             timeout = self.timeout or 0.5
-            if self._unsettled:
-                timeout = min(timeout, SETTLE_SECONDS)
             if self._kept:
                 first_deadline = next(iter(self._kept.values()))[3]
                 timeout = min(timeout, max(first_deadline - time.monotonic(), 0.0))

@@ -10,8 +10,8 @@ The worker that serves the request knows whether the answer went out, so the ser
 installs a *tracker* (``lexecon_site.workers.AnswerWatch``): :func:`expect` records the decision
 id in memory the arbiter's other workers can read, before the append is sent to the database,
 and the worker clears it once the decision's answer has been handed to the kernel whole. What is
-left there afterwards is settled with :func:`settle`, by the worker itself or, if it died, by
-another one. Without a tracker (runserver, the test client, management commands) :func:`expect`
+left there afterwards is settled with :func:`settle` by the worker's marker thread (off the
+request path) or, if the worker died, by another worker's. Without a tracker (runserver, the test client, management commands) :func:`expect`
 does nothing: the caller gets the answer in-process or not at all.
 
 A killed worker's database session may still be running the append: its COMMIT can become
@@ -25,6 +25,7 @@ committed is visible and nothing more will commit.
 from __future__ import annotations
 
 import secrets
+import threading
 import uuid
 import weakref
 from typing import Any, Protocol
@@ -50,6 +51,7 @@ class Tracker(Protocol):
 
 _tracker: Tracker | None = None
 _lock_keys: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+_lock_keys_lock = threading.Lock()  # the worker's marker thread reads it (lexecon_site.workers)
 
 
 def install(tracker: Tracker | None) -> None:
@@ -74,20 +76,25 @@ def session_lock_key() -> int:
         return 0
     connection.ensure_connection()
     raw = connection.connection
-    key = _lock_keys.get(raw)
+    with _lock_keys_lock:
+        key = _lock_keys.get(raw)
     if key is None:
         # 63 random bits: no other session of any process picks the same key by chance.
         key = secrets.randbits(63) or 1
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [key])
-        _lock_keys[raw] = key
+        with _lock_keys_lock:
+            _lock_keys[raw] = key
     return key
 
 
 def _held_here(lock_key: int) -> bool:
-    """Whether a connection of this process that is still open holds ``lock_key``: then every
-    statement it ran has returned, since this process runs one at a time."""
-    return any(key == lock_key and not raw.closed for raw, key in list(_lock_keys.items()))
+    """Whether a connection of this process that is still open holds ``lock_key``. Marks are
+    settled after the request that owed them has ended, so every statement that connection ran
+    for the decision has returned."""
+    with _lock_keys_lock:
+        held = list(_lock_keys.items())
+    return any(key == lock_key and not raw.closed for raw, key in held)
 
 
 def settle(decision_id: uuid.UUID, lock_key: int, cause: str) -> bool:

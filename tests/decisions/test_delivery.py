@@ -11,7 +11,6 @@ import logging
 import mmap
 import os
 import time
-import types
 import uuid
 from pathlib import Path
 
@@ -25,10 +24,11 @@ from apps.decisions import delivery
 from apps.decisions.models import Decision
 from apps.ledger.entry_types import EntryType
 from apps.ledger.models import LedgerEntry
-from lexecon_site.workers import AnswerWatch, SyncWorker
+from lexecon_site.workers import SETTLE_BACKOFF_MAX, SETTLE_SECONDS, AnswerWatch, Marker
 from tests.conftest import DEMO
 from tests.escalations.conftest import as_user, staff  # noqa: F401
 from tests.ledger.conftest import ledger_transactional_db, postgres_only  # noqa: F401
+from tests.live.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -202,26 +202,15 @@ def test_the_decision_page_warns_and_lists_the_mark_entry(agent, staff, as_user)
 
 
 @pytest.fixture
-def worker():
-    """The real SyncWorker marking methods on a bare instance (no arbiter, no sockets)."""
-    instance = SyncWorker.__new__(SyncWorker)
-    instance._delivery = delivery
-    instance._answers = AnswerWatch(bytearray(40 * 4), slots=4)
-    instance._answers.claim(1, pid=os.getpid())
-    instance._owed = []
-    instance._orphans_left = False
-    instance.cfg = types.SimpleNamespace(timeout=30)
-    instance.log = logging.getLogger("tests.worker")
-    return instance
+def marker():
+    """A worker's real marker; the tests run its rounds themselves unless they start it."""
+    answers = AnswerWatch(bytearray(40 * 4), slots=4)
+    answers.claim(1, pid=os.getpid())
+    return Marker(delivery, answers, 60, logging.getLogger("tests.marker"))
 
 
-def test_a_mark_that_fails_on_a_dead_connection_is_retried(
-    ledger_transactional_db,  # noqa: F811
-    other_session,
-    worker,
-):
-    """The worker's connection died under it: the first try fails and keeps the mark owed (the
-    worker stays up and shortens its waits); the next try, on a new connection, writes it."""
+def _committed_decision() -> uuid.UUID:
+    """A decision through the API, committed (the tests using it are transactional)."""
     from apps.policies import services as policies
     from tests.factories import AgentKeyFactory
 
@@ -229,19 +218,68 @@ def test_a_mark_that_fails_on_a_dead_connection_is_retried(
     policies.policy_load(document=document, loaded_by="test", activate=True)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {AgentKeyFactory().raw_key}")
-    body = _decide(client)
-    decision_id = uuid.UUID(body["decision_id"])
+    return uuid.UUID(_decide(client)["decision_id"])
+
+
+def test_a_mark_that_fails_on_a_dead_connection_is_retried(
+    ledger_transactional_db,  # noqa: F811
+    other_session,
+    marker,
+):
+    """The connection died under the marker: the first round fails, keeps the mark owed and
+    waits longer before the next; the next round, on a new connection, writes it."""
+    decision_id = _committed_decision()
     key = delivery.session_lock_key()
     pid = connection.connection.info.backend_pid
     other_session.execute("SELECT pg_terminate_backend(%s)", [pid])
     while other_session.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
         time.sleep(0.02)
-    worker._owed.append((decision_id, key, delivery.Cause.NOT_SENT))
-    worker._settle_owed(orphans=False)
-    assert worker._owed == [(decision_id, key, delivery.Cause.NOT_SENT)]
-    assert worker._unsettled is True
-    worker._settle_owed()
-    assert worker._owed == []
-    assert worker._unsettled is False
+    marker.owe(decision_id, key, delivery.Cause.NOT_SENT)
+    marker.settle_round()
+    assert marker.owed == [(decision_id, key, delivery.Cause.NOT_SENT)]
+    assert marker.wait_seconds == 2 * SETTLE_SECONDS
+    marker.settle_round()
+    assert marker.owed == []
+    assert marker.wait_seconds == SETTLE_SECONDS  # success resets the wait
     assert Decision.objects.get(pk=decision_id).response_unconfirmed is True
     assert [mark["cause"] for mark in _marks()] == ["answer_not_sent"]
+
+
+def test_failed_rounds_back_off_up_to_a_bound(ledger_transactional_db, postgres_only, marker):  # noqa: F811
+    """While the database cannot be reached, each failed round doubles the wait before the next,
+    up to SETTLE_BACKOFF_MAX; a worker that stops then leaves the owed decision in its slot."""
+    saved = connection.settings_dict["PORT"]
+    owed = uuid.uuid4()
+    connection.close()
+    connection.settings_dict["PORT"] = str(free_port())  # nothing listens there
+    try:
+        marker.owe(owed, 7, delivery.Cause.NOT_SENT)
+        waits = []
+        for _ in range(7):
+            marker.settle_round()
+            waits.append(marker.wait_seconds)
+        assert waits == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+        assert SETTLE_BACKOFF_MAX == 30.0
+        assert marker.stop() == (owed, 7)  # never started: stop makes one last round
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = saved
+    marker.settle_round()
+    assert marker.owed == []
+    assert marker.wait_seconds == SETTLE_SECONDS
+
+
+def test_the_marker_thread_marks_what_it_is_owed(ledger_transactional_db, postgres_only, marker):  # noqa: F811
+    """Started as in a worker: the mark is written on the thread's own connection, at once."""
+    decision_id = _committed_decision()
+    marker.start()
+    try:
+        marker.owe(decision_id, delivery.session_lock_key(), delivery.Cause.NOT_ANSWERED)
+        deadline = time.monotonic() + 5
+        while marker.owed and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        assert marker.stop() is None
+    assert not marker.is_alive()
+    assert Decision.objects.get(pk=decision_id).response_unconfirmed is True
+    assert [mark["cause"] for mark in _marks()] == ["error_answer"]

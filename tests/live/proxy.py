@@ -2,7 +2,9 @@
 
 ``down()`` closes every forwarded connection (both sides) and stops listening, so the server's
 clients see what they see when PostgreSQL is stopped with ``-m immediate``: their connections
-break and new ones are refused. ``up()`` listens on the same port again. One thread, one selector.
+break and new ones are refused. ``up()`` listens on the same port again. ``hang()`` and
+``resume()`` stop and restart taking new connections (a postmaster under SIGSTOP); ``cut()``
+closes the open ones. One thread, one selector.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ class Proxy:
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self._selector = selectors.DefaultSelector()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._pairs: dict[socket.socket, socket.socket] = {}
         self._listener: socket.socket | None = None
         self.port = 0
         self._stop = False
+        self._hung = False
         self.up()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -40,11 +43,33 @@ class Proxy:
     def down(self) -> None:
         with self._lock:
             if self._listener is not None:
-                self._selector.unregister(self._listener)
+                if not self._hung:
+                    self._selector.unregister(self._listener)
                 self._listener.close()
                 self._listener = None
+            self._hung = False
+            self.cut()
+
+    def cut(self) -> None:
+        """Close every forwarded connection (both sides); new ones are still taken."""
+        with self._lock:
             for sock in list(self._pairs):
                 self._close(sock)
+
+    def hang(self) -> None:
+        """Stop taking new connections, as a stopped (SIGSTOP) postmaster does: the kernel still
+        completes their TCP handshake, but nothing ever answers. Open ones keep forwarding."""
+        with self._lock:
+            if self._listener is not None and not self._hung:
+                self._selector.unregister(self._listener)
+                self._hung = True
+
+    def resume(self) -> None:
+        """Take new connections again (those waiting in the listen queue first)."""
+        with self._lock:
+            if self._listener is not None and self._hung:
+                self._selector.register(self._listener, selectors.EVENT_READ, "accept")
+                self._hung = False
 
     def close(self) -> None:
         self._stop = True

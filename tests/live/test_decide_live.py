@@ -342,8 +342,12 @@ def test_an_error_answer_after_the_commit_marks_the_decision(server, failpoint):
     assert _marked_soon({str(lost.pk)}, seconds=10) == {str(lost.pk)}
     entry = json.loads(LedgerEntry.objects.get(entry_type="decision.response_unconfirmed").payload)
     assert (entry["decision_id"], entry["cause"]) == (str(lost.pk), "error_answer")
-    status, answer = _post_decide(port, headers, "fine")
-    assert status == 200  # the worker (reconnected, with sever) answers again
+    for _ in range(3):  # with sever, the worker finds its dead connection on its next request
+        status, answer = _post_decide(port, headers, "fine")
+        if status == 200:
+            break
+        assert (status, answer["error"]["code"]) == (503, "ledger_unavailable")
+    assert status == 200
     assert Decision.objects.get(pk=answer["decision_id"]).response_unconfirmed is False
     _assert_marks_are_entries()
     assert selectors.ledger_verify()["valid"] is True
@@ -406,4 +410,46 @@ def test_t14_the_database_goes_away_under_load_and_comes_back(proxied_server):
     rows = list(LedgerEntry.objects.order_by("seq").values_list("seq", "prev_hash"))
     assert [seq for seq, _ in rows] == list(range(len(rows)))
     assert len({prev for _, prev in rows}) == len(rows)
+    assert selectors.ledger_verify()["valid"] is True
+
+
+def test_t17_new_database_connections_hang_and_requests_fail_at_the_connect_timeout(
+    proxied_server,
+):
+    """New database connections hang as at a postmaster stopped with SIGSTOP (the TCP handshake
+    completes, nothing answers), and the open sessions end. Every /decide then fails closed with
+    503 ledger_unavailable within the 5 s connect timeout plus a small budget (none waits for
+    gunicorn's 60 s), the workers stay up, and once connections are answered again /decide
+    answers 200 within 10 s."""
+    port, arbiter, proxy = proxied_server
+    headers = _demo_agent_headers()
+    for index in range(6):
+        assert _post_decide(port, headers, f"warm-{index}")[0] == 200
+    workers = workers_of(arbiter.pid)
+    proxy.hang()
+    proxy.cut()
+    timings = []
+    hung_until = time.monotonic() + 12
+    while time.monotonic() < hung_until:
+        started = time.monotonic()
+        status, body = _post_decide(port, headers, f"hung-{len(timings)}")
+        timings.append((time.monotonic() - started, status, body))
+    proxy.resume()
+    assert {status for _, status, _ in timings} == {503}
+    assert {body["error"]["code"] for _, _, body in timings} == {"ledger_unavailable"}
+    assert max(seconds for seconds, _, _ in timings) <= 5 + 1.5
+    assert any(seconds >= 4 for seconds, _, _ in timings)  # some did wait for the connect
+    assert workers_of(arbiter.pid) == workers  # none was killed for hanging
+    resumed = time.monotonic()
+    while True:
+        status, answer = _post_decide(port, headers, "after")
+        if status == 200 or time.monotonic() - resumed > 10:
+            break
+    assert status == 200
+    assert time.monotonic() - resumed <= 10
+    assert (
+        LedgerEntry.objects.get(seq=answer["ledger_entry_id"]).entry_hash
+        == (answer["ledger_entry_hash"])
+    )
+    assert not Decision.objects.filter(request_id__startswith="hung-").exists()
     assert selectors.ledger_verify()["valid"] is True
