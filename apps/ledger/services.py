@@ -17,8 +17,10 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import secrets
+import threading
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -506,14 +508,56 @@ def ledger_append(
 
 
 def _enqueue_checkpoint() -> None:
-    """After commit: make a checkpoint now (eager mode) or ask a worker for one."""
+    """After commit: make a checkpoint now (eager mode) or have a worker asked for one."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        _CheckpointRequests.of_this_process().ask()
+        return
     try:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            ledger_checkpoint_create()
-        else:
-            current_app.send_task("ledger.checkpoint")
+        ledger_checkpoint_create()
     except Exception:
         logger.exception("could not make a ledger checkpoint now; the periodic task will")
+
+
+class _CheckpointRequests(threading.Thread):
+    """Asks Celery for checkpoints from a thread of its own, never from the request that
+    completed the entry (RELIABILITY T15).
+
+    Publishing to a broker that is down fails after its retries (about 0.7 s), and to one that
+    hangs it blocks until the broker answers again; either would hold up a ``/decide`` answer.
+    Requests made while one is pending are one request: a checkpoint covers every entry up to
+    the moment it is made. A failure is logged; the periodic ``ledger.checkpoint`` task makes
+    the checkpoint in any case. One thread per process, started at the first request (after a
+    fork, so every gunicorn worker has its own).
+    """
+
+    _current: _CheckpointRequests | None = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        super().__init__(name="lexecon-checkpoint-requests", daemon=True)
+        self.pid = os.getpid()
+        self._wanted = threading.Event()
+
+    @classmethod
+    def of_this_process(cls) -> _CheckpointRequests:
+        with cls._lock:
+            current = cls._current
+            if current is None or current.pid != os.getpid():
+                current = cls._current = cls()
+                current.start()
+            return current
+
+    def ask(self) -> None:
+        self._wanted.set()
+
+    def run(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            try:
+                current_app.send_task("ledger.checkpoint")
+            except Exception:
+                logger.exception("could not ask for a ledger checkpoint; the periodic task will")
 
 
 # --- Stored Merkle nodes -----------------------------------------------------------------------------

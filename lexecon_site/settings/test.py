@@ -7,7 +7,8 @@ from lexecon_site.settings.base import *  # noqa: F403
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789abcdef"  # noqa: S105
 LEXECON_MASTER_KEY = "test-only-master-key-0123456789abcdef"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_TASK_ALWAYS_EAGER = True
+# Eager, unless a live test serves the production shape (tests/live/test_decide_live.py, T15).
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("LEXECON_CELERY_EAGER") != "0"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

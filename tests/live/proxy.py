@@ -3,8 +3,9 @@
 ``down()`` closes every forwarded connection (both sides) and stops listening, so the server's
 clients see what they see when PostgreSQL is stopped with ``-m immediate``: their connections
 break and new ones are refused. ``up()`` listens on the same port again. ``hang()`` and
-``resume()`` stop and restart taking new connections (a postmaster under SIGSTOP); ``cut()``
-closes the open ones. One thread, one selector.
+``resume()`` stop and restart taking new connections (a postmaster under SIGSTOP); ``stall()``
+and ``unstall()`` also freeze the open ones; ``cut()`` closes the open ones. One thread, one
+selector.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Proxy:
         self.port = 0
         self._stop = False
         self._hung = False
+        self._stalled = False
         self.up()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -63,6 +65,23 @@ class Proxy:
             if self._listener is not None and not self._hung:
                 self._selector.unregister(self._listener)
                 self._hung = True
+
+    def stall(self) -> None:
+        """Stop forwarding anything: new connections hang (:meth:`hang`) and open ones carry no
+        more bytes either way, as a server busy in one long command (Redis ``DEBUG SLEEP``)."""
+        with self._lock:
+            self.hang()
+            for sock in self._pairs:
+                with contextlib.suppress(KeyError, ValueError):
+                    self._selector.unregister(sock)
+            self._stalled = True
+
+    def unstall(self) -> None:
+        with self._lock:
+            for sock in self._pairs:
+                self._selector.register(sock, selectors.EVENT_READ, "pipe")
+            self._stalled = False
+            self.resume()
 
     def resume(self) -> None:
         """Take new connections again (those waiting in the listen queue first)."""

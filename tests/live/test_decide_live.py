@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.live
 
 
-def _serve(db_port: int | None = None):
+def _serve(db_port: int | None = None, extra_env: dict[str, str] | None = None):
     """gunicorn (2 workers) on the test database, directly or through ``db_port``; (port, process)."""
     if connection.vendor != "postgresql":
         pytest.skip("the live-server test runs on PostgreSQL")
@@ -51,6 +52,7 @@ def _serve(db_port: int | None = None):
         "LEXECON_DATABASE_URL": url,
         "LEXECON_LOG_LEVEL": "WARNING",
         "LEXECON_TEST_FAILPOINTS": "1",  # only requests that ask for a fault get one
+        **(extra_env or {}),
     }
     # A file, not a pipe: nobody reads the pipe while the test runs, and a full pipe would stall
     # the workers at their next log line (an outage logs every refused request).
@@ -93,6 +95,28 @@ def proxied_server(ledger_transactional_db):  # noqa: F811
     proxy = Proxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
     try:
         port, process = _serve(proxy.port)
+        yield port, process, proxy
+        _stop(process)
+    finally:
+        proxy.close()
+
+
+@pytest.fixture
+def redis_proxied_server(ledger_transactional_db):  # noqa: F811
+    """gunicorn whose Redis (cache and Celery broker) is reached through a :class:`Proxy`, with a
+    checkpoint asked of Celery after every 5th entry."""
+    url = urlsplit(os.environ.get("LEXECON_REDIS_URL", ""))
+    if url.scheme != "redis":
+        pytest.skip("needs Redis (the PostgreSQL + Redis pass of .ci/run)")
+    proxy = Proxy((url.hostname, url.port or 6379))
+    try:
+        port, process = _serve(
+            extra_env={
+                "LEXECON_REDIS_URL": f"redis://127.0.0.1:{proxy.port}{url.path or '/0'}",
+                "LEXECON_CELERY_EAGER": "0",
+                "LEXECON_CHECKPOINT_EVERY": "5",
+            }
+        )
         yield port, process, proxy
         _stop(process)
     finally:
@@ -453,3 +477,48 @@ def test_t17_new_database_connections_hang_and_requests_fail_at_the_connect_time
     )
     assert not Decision.objects.filter(request_id__startswith="hung-").exists()
     assert selectors.ledger_verify()["valid"] is True
+
+
+def test_t15_redis_down_or_hung_leaves_decisions_working(redis_proxied_server):
+    """Redis goes away (connections refused), then hangs (connected, nothing answers, as during
+    ``DEBUG SLEEP``). /decide keeps deciding, every answer in under 2 s, also those that ask
+    Celery for a checkpoint (every 5th entry here); that enqueue failure is logged, not
+    swallowed; /status reports the cache down within 2 s; the ledger verifies. (Login and OTP
+    rate limits keep their state in the database, not in Redis.)"""
+    port, process, proxy = redis_proxied_server
+    headers = _demo_agent_headers()
+    assert _post_decide(port, headers, "warm")[0] == 200
+    for fault, repair in ((proxy.down, proxy.up), (proxy.stall, proxy.unstall)):
+        fault()
+        timings = []
+        for index in range(12):  # at least two of them complete a 5th entry
+            started = time.monotonic()
+            status, body = _post_decide(port, headers, f"{fault.__name__}-{index}")
+            timings.append((time.monotonic() - started, status, body))
+        assert {status for _, status, _ in timings} == {200}
+        assert max(seconds for seconds, _, _ in timings) < 2
+        for _, _, body in timings:
+            entry = LedgerEntry.objects.get(seq=body["ledger_entry_id"])
+            assert entry.entry_hash == body["ledger_entry_hash"]
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/status", headers=headers)
+        response = conn.getresponse()
+        state = json.loads(response.read())
+        assert time.monotonic() - started < 2
+        assert (response.status, state["status"], state["cache"]["ok"]) == (503, "degraded", False)
+        if fault == proxy.down:  # the failed request for a checkpoint is logged, not swallowed
+            assert _log_soon(process, "could not ask for a ledger checkpoint")
+        repair()
+    assert selectors.ledger_verify()["valid"] is True
+
+
+def _log_soon(process, text: str, seconds: float = 10) -> bool:
+    """Whether ``text`` appears in the server's log within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        process.log.seek(0)
+        if text in process.log.read().decode():
+            return True
+        time.sleep(0.1)
+    return False
