@@ -4,16 +4,18 @@
 clients see what they see when PostgreSQL is stopped with ``-m immediate``: their connections
 break and new ones are refused. ``up()`` listens on the same port again. ``hang()`` and
 ``resume()`` stop and restart taking new connections (a postmaster under SIGSTOP); ``stall()``
-and ``unstall()`` also freeze the open ones; ``cut()`` closes the open ones. One thread, one
-selector.
+and ``unstall()`` also freeze the open ones; ``cut()`` closes the open ones; ``latency`` delays
+every chunk by that many seconds, each way. One thread, one selector.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
 import selectors
 import socket
 import threading
+import time
 
 
 class Proxy:
@@ -27,6 +29,9 @@ class Proxy:
         self._stop = False
         self._hung = False
         self._stalled = False
+        self.latency = 0.0  # seconds added to every chunk, each way
+        self._delayed: list[tuple[float, int, socket.socket, bytes]] = []
+        self._sequence = 0
         self.up()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -107,7 +112,7 @@ class Proxy:
 
     def _run(self) -> None:
         while not self._stop:
-            for key, _ in self._selector.select(0.05):
+            for key, _ in self._selector.select(0.005 if self._delayed else 0.05):
                 with self._lock:
                     if key.data == "accept":
                         if self._listener is None:
@@ -135,7 +140,25 @@ class Proxy:
                     if not data:
                         self._close(sock)
                         continue
-                    try:
-                        self._pairs[sock].sendall(data)
-                    except OSError:
-                        self._close(sock)
+                    if self.latency:
+                        self._sequence += 1
+                        due = time.monotonic() + self.latency
+                        heapq.heappush(self._delayed, (due, self._sequence, sock, data))
+                        continue
+                    self._forward(sock, data)
+            self._forward_due()
+
+    def _forward(self, sock: socket.socket, data: bytes) -> None:
+        try:
+            self._pairs[sock].sendall(data)
+        except (OSError, KeyError):  # KeyError: the pair was closed meanwhile
+            self._close(sock)
+
+    def _forward_due(self) -> None:
+        """Send the delayed chunks whose time has come, in the order they arrived."""
+        with self._lock:
+            now = time.monotonic()
+            while self._delayed and self._delayed[0][0] <= now:
+                _, _, sock, data = heapq.heappop(self._delayed)
+                if sock in self._pairs:
+                    self._forward(sock, data)

@@ -522,3 +522,62 @@ def _log_soon(process, text: str, seconds: float = 10) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_t16_a_slow_database_and_retrying_agents_make_one_decision_per_key(proxied_server):
+    """Every database round trip takes 0.5 s longer (250 ms each way). Agents give up on their
+    first try after 0.3 s, less than any decision takes now, then retry with the same
+    Idempotency-Key, giving up after 3 s, until they get an answer; their abandoned requests
+    still run. Each key makes exactly one decision with its one ledger entry, every answer for a
+    key names that decision, none is a 5xx, and the chain verifies."""
+    port, _, proxy = proxied_server
+    headers = _demo_agent_headers()
+    assert _post_decide(port, headers, "warm")[0] == 200
+    proxy.latency = 0.25
+    answers: dict[str, list[tuple[int, dict]]] = {}
+    gave_up = [0]
+    lock = threading.Lock()
+
+    def agent(number: int) -> None:
+        key = f"slow-{number}"
+        for attempt in range(20):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3.0 if attempt else 0.3)
+            try:
+                conn.request(
+                    "POST",
+                    "/decide",
+                    json.dumps({**DEMO, "request_id": key}),
+                    {**headers, "Idempotency-Key": key},
+                )
+                response = conn.getresponse()
+                answer = (response.status, json.loads(response.read()))
+            except (TimeoutError, ConnectionError, http.client.HTTPException):
+                with lock:
+                    gave_up[0] += 1
+                continue
+            finally:
+                conn.close()
+            with lock:
+                answers.setdefault(key, []).append(answer)
+            if answer[0] == 200:
+                return
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=agent, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    elapsed = time.monotonic() - started
+    proxy.latency = 0.0
+    assert gave_up[0] >= 2  # every agent's first try, at least
+    assert sorted(answers) == ["slow-0", "slow-1"]
+    for key, replies in answers.items():
+        assert {status for status, _ in replies} == {200}, replies
+        decision = Decision.objects.get(idempotency_key=key)  # exactly one
+        assert {body["decision_id"] for _, body in replies} == {str(decision.pk)}
+        assert LedgerEntry.objects.get(seq=decision.ledger_seq).entry_hash == (
+            decision.ledger_entry_hash
+        )
+    assert elapsed < 60  # about 9 s here; no one waits on a stuck worker
+    assert selectors.ledger_verify()["valid"] is True
