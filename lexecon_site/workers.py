@@ -147,6 +147,10 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
+# pid, decision id, advisory-lock key of its session, since when (monotonic)
+_ANSWER_SLOT = struct.Struct("q16sqd")
+
+
 class AnswerWatch:
     """Which decision each worker of one arbiter still owes its agent an answer, in shared memory.
 
@@ -163,7 +167,7 @@ class AnswerWatch:
 
     def __init__(self, buffer, slots: int = SHARE_SLOTS) -> None:
         self._buffer = buffer
-        self._slot = struct.Struct("q16sqd")
+        self._slot = _ANSWER_SLOT
         self._slots = slots
         self._offset = 0
         self._pid = 0
@@ -301,7 +305,7 @@ class Marker(threading.Thread):
 # Created when the arbiter imports this module (it resolves --worker-class before forking), so
 # every worker it forks maps the same pages. A process that imports it later only sees itself.
 _SHARED_TABLE = mmap.mmap(-1, struct.calcsize("qqd") * SHARE_SLOTS)
-_ANSWER_TABLE = mmap.mmap(-1, struct.calcsize("q16sqd") * SHARE_SLOTS)
+_ANSWER_TABLE = mmap.mmap(-1, _ANSWER_SLOT.size * SHARE_SLOTS)
 
 
 def _body_read_to_end(req) -> bool:

@@ -11,8 +11,9 @@ installs a *tracker* (``lexecon_site.workers.AnswerWatch``): :func:`expect` reco
 id in memory the arbiter's other workers can read, before the append is sent to the database,
 and the worker clears it once the decision's answer has been handed to the kernel whole. What is
 left there afterwards is settled with :func:`settle` by the worker's marker thread (off the
-request path) or, if the worker died, by another worker's. Without a tracker (runserver, the test client, management commands) :func:`expect`
-does nothing: the caller gets the answer in-process or not at all.
+request path) or, if the worker died, by another worker's. Without a tracker (runserver, the test
+client, management commands) :func:`expect` does nothing: the caller gets the answer in-process
+or not at all.
 
 A killed worker's database session may still be running the append: its COMMIT can become
 visible after the worker is gone. So each PostgreSQL session that appends decisions first takes a
@@ -101,10 +102,11 @@ def settle(decision_id: uuid.UUID, lock_key: int, cause: str) -> bool:
     """Mark ``decision_id`` as not confirmed if it was committed; True once that is decided.
 
     False means the session that appended it (``lock_key``) still exists in another process, or
-    lost its connection to this one, so its commit may yet become visible: try again later. A decision that is not in the table was never committed and
-    is not marked. Marking writes the flag and its ledger entry in one transaction, and only the
-    first of several concurrent settlers writes them (the update matches an unmarked row only).
-    Database errors propagate; the caller keeps the decision and retries."""
+    lost its connection to this one, so its commit may yet become visible: try again later. A
+    decision that is not in the table was never committed and is not marked. Marking writes the
+    flag and its ledger entry in one transaction, and only the first of several concurrent
+    settlers writes them (the update matches an unmarked row only). Database errors propagate;
+    the caller keeps the decision and retries."""
     with transaction.atomic():
         if lock_key and connection.vendor == "postgresql" and not _held_here(lock_key):
             with connection.cursor() as cursor:

@@ -1,14 +1,13 @@
 """Test settings: the same stack as the embedded default (or PostgreSQL/Redis from the env), made fast."""
 
-import os
-
+from lexecon_site.env import flag
 from lexecon_site.settings.base import *  # noqa: F403
 
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789abcdef"  # noqa: S105
 LEXECON_MASTER_KEY = "test-only-master-key-0123456789abcdef"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Eager, unless a live test serves the production shape (tests/live/test_decide_live.py, T15).
-CELERY_TASK_ALWAYS_EAGER = os.environ.get("LEXECON_CELERY_EAGER") != "0"
+CELERY_TASK_ALWAYS_EAGER = flag("LEXECON_CELERY_EAGER", default=True)
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
@@ -20,5 +19,5 @@ WHITENOISE_USE_FINDERS = True
 
 # Fault injection for the live tests of unconfirmed answers (tests/live/failpoints.py, ADR 0010):
 # only the gunicorn those tests start sets this, so no other process has the failpoints.
-if os.environ.get("LEXECON_TEST_FAILPOINTS") == "1":
+if flag("LEXECON_TEST_FAILPOINTS"):
     MIDDLEWARE = ["tests.live.failpoints.Failpoints", *MIDDLEWARE]
