@@ -109,13 +109,18 @@ def _fresh_process_caches():
         forget()
 
 
-@pytest.fixture
-def demo_policy(db):
-    """The demo policy (policies/examples/customer_service.json), loaded and active."""
+def load_demo_policy() -> str:
+    """Load and activate the demo policy (policies/examples/customer_service.json); its version."""
     from apps.policies import services as policy_services
 
     document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
     return policy_services.policy_load(document=document, loaded_by="test", activate=True).version
+
+
+@pytest.fixture
+def demo_policy(db):
+    """The demo policy, loaded and active."""
+    return load_demo_policy()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ session is sent to the OTP step. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from pathlib import Path
@@ -17,8 +16,7 @@ from apps.accounts import services as accounts
 from apps.decisions import delivery
 from apps.escalations import services
 from apps.escalations.models import Escalation
-from apps.policies import services as policies
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, load_demo_policy
 from tests.escalations.conftest import CRITICAL, NOTE, REFUND, ensure_roles
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("ledger_transactional_db")]
@@ -42,8 +40,7 @@ def make_staff(username: str, role: str):
 def world():
     """Roles, the demo policy, an escalated refund, an officer, and a reviewer assigned to it."""
     ensure_roles()
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
+    load_demo_policy()
     agent = APIClient()
     raw_key = accounts.agent_key_create(name="support-bot", scopes=["decide"]).raw_key
     agent.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -14,8 +13,7 @@ from apps.accounts import services as accounts
 from apps.decisions.models import Decision
 from apps.ledger import selectors
 from apps.ledger.models import LedgerEntry
-from apps.policies import services as policies
-from tests.conftest import DEMO
+from tests.conftest import DEMO, load_demo_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,8 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_t18_parallel_replays_of_one_key_make_exactly_one_decision():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (runs in the second pass of .ci/run)")
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
+    load_demo_policy()
     raw_key = accounts.agent_key_create(name="racer", scopes=["decide"]).raw_key
     barrier = threading.Barrier(50)
     answers: list[tuple[int, bytes, str]] = []

@@ -14,17 +14,15 @@ import json
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.test import RequestFactory
 
 from apps.decisions.api import views
 from apps.decisions.models import Decision
 from apps.ledger.models import LedgerEntry
-from apps.policies import services as policies
-from tests.conftest import DEMO
+from tests.conftest import DEMO, load_demo_policy
 from tests.factories import AgentKeyFactory
 from tests.ledger.conftest import ledger_transactional_db, postgres_only  # noqa: F401
-from tests.live.conftest import free_port
+from tests.live.conftest import database_at, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 factory = RequestFactory()
@@ -32,19 +30,9 @@ factory = RequestFactory()
 
 @pytest.fixture
 def database_gone(ledger_transactional_db, postgres_only):  # noqa: F811
-    """The demo policy active; ``take_away()`` makes the database unreachable until the test ends."""
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
-    saved = dict(connection.settings_dict)
-
-    def take_away() -> None:
-        connection.close()
-        connection.settings_dict["PORT"] = str(free_port())  # nothing listens there
-
-    yield take_away
-    connection.close()
-    connection.settings_dict.clear()
-    connection.settings_dict.update(saved)
+    """The demo policy active; ``with database_gone():`` the database cannot be reached."""
+    load_demo_policy()
+    return lambda: database_at(free_port())  # nothing listens there
 
 
 def _request(raw_key: str, **headers: str):
@@ -62,10 +50,10 @@ def _request(raw_key: str, **headers: str):
 
 def test_decide_without_its_database_is_503_ledger_unavailable_on_both_paths(database_gone):
     key = AgentKeyFactory(scopes=("decide",))
-    database_gone()
-    direct = views.decide(_request(key.raw_key, HTTP_IDEMPOTENCY_KEY="retry-me"))
-    drf = views.DecideApi.as_view()(_request(key.raw_key, HTTP_IDEMPOTENCY_KEY="retry-me"))
-    drf.render()
+    with database_gone():
+        direct = views.decide(_request(key.raw_key, HTTP_IDEMPOTENCY_KEY="retry-me"))
+        drf = views.DecideApi.as_view()(_request(key.raw_key, HTTP_IDEMPOTENCY_KEY="retry-me"))
+        drf.render()
     assert direct.status_code == drf.status_code == 503
     assert direct.content == drf.content
     body = json.loads(direct.content)
@@ -79,11 +67,9 @@ def test_decide_without_its_database_is_503_ledger_unavailable_on_both_paths(dat
 def test_nothing_is_written_and_the_next_decision_works_once_it_is_back(database_gone):
     key = AgentKeyFactory(scopes=("decide",))
     entries, decisions = LedgerEntry.objects.count(), Decision.objects.count()
-    saved = dict(connection.settings_dict)
-    database_gone()
-    assert views.decide(_request(key.raw_key)).status_code == 503
-    connection.close()
-    connection.settings_dict.update(saved)  # the database is back
+    with database_gone():
+        assert views.decide(_request(key.raw_key)).status_code == 503
+    # the database is back
     assert LedgerEntry.objects.count() == entries
     assert Decision.objects.count() == decisions
     answer = views.decide(_request(key.raw_key))

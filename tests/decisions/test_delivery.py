@@ -12,7 +12,6 @@ import mmap
 import os
 import time
 import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -25,10 +24,10 @@ from apps.decisions.models import Decision
 from apps.ledger.entry_types import EntryType
 from apps.ledger.models import LedgerEntry
 from lexecon_site.workers import SETTLE_BACKOFF_MAX, SETTLE_SECONDS, AnswerWatch, Marker
-from tests.conftest import DEMO
+from tests.conftest import DEMO, load_demo_policy
 from tests.escalations.conftest import as_user, staff  # noqa: F401
 from tests.ledger.conftest import ledger_transactional_db, postgres_only  # noqa: F401
-from tests.live.conftest import free_port
+from tests.live.conftest import database_at, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -211,11 +210,9 @@ def marker():
 
 def _committed_decision() -> uuid.UUID:
     """A decision through the API, committed (the tests using it are transactional)."""
-    from apps.policies import services as policies
     from tests.factories import AgentKeyFactory
 
-    document = json.loads(Path("policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
+    load_demo_policy()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {AgentKeyFactory().raw_key}")
     return uuid.UUID(_decide(client)["decision_id"])
@@ -248,11 +245,8 @@ def test_a_mark_that_fails_on_a_dead_connection_is_retried(
 def test_failed_rounds_back_off_up_to_a_bound(ledger_transactional_db, postgres_only, marker):  # noqa: F811
     """While the database cannot be reached, each failed round doubles the wait before the next,
     up to SETTLE_BACKOFF_MAX; a worker that stops then leaves the owed decision in its slot."""
-    saved = connection.settings_dict["PORT"]
     owed = uuid.uuid4()
-    connection.close()
-    connection.settings_dict["PORT"] = str(free_port())  # nothing listens there
-    try:
+    with database_at(free_port()):  # nothing listens there
         marker.owe(owed, 7, delivery.Cause.NOT_SENT)
         waits = []
         for _ in range(7):
@@ -261,9 +255,6 @@ def test_failed_rounds_back_off_up_to_a_bound(ledger_transactional_db, postgres_
         assert waits == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
         assert SETTLE_BACKOFF_MAX == 30.0
         assert marker.stop() == (owed, 7)  # never started: stop makes one last round
-    finally:
-        connection.close()
-        connection.settings_dict["PORT"] = saved
     marker.settle_round()
     assert marker.owed == []
     assert marker.wait_seconds == SETTLE_SECONDS

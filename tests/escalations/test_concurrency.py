@@ -18,8 +18,7 @@ from apps.escalations import services
 from apps.escalations.models import Escalation, EscalationApproval, ResponsibilityRecord
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.models import LedgerEntry
-from apps.policies import services as policies
-from tests.conftest import PASSWORD, verify_session
+from tests.conftest import PASSWORD, load_demo_policy, verify_session
 from tests.escalations.conftest import NOTE, REFUND, ensure_roles
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +57,7 @@ def test_t26_concurrent_resolutions_exactly_one_wins():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (runs in the second pass of .ci/run)")
     ensure_roles()
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
+    load_demo_policy()
     agent = APIClient()
     agent.credentials(
         HTTP_AUTHORIZATION=f"Bearer {accounts.agent_key_create(name='racer', scopes=['decide']).raw_key}"

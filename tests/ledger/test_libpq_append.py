@@ -18,6 +18,7 @@ from apps.ledger import services
 from apps.ledger.models import ChainHead, LedgerEntry
 from apps.ledger.selectors import ledger_verify
 from tests.ledger.conftest import full_decision
+from tests.live.conftest import database_at
 from tests.live.proxy import Proxy
 
 _ON_POSTGRES = pytest.mark.usefixtures("postgres_only", "ledger_transactional_db")
@@ -184,17 +185,13 @@ def test_a_connection_that_breaks_mid_append_is_an_operational_error():
     ``-m immediate``, a network cut): libpq's result then has no SQLSTATE. The append must raise
     Django's OperationalError, which the API answers with 503, never a generic error (500)."""
     proxy = Proxy((connection.settings_dict["HOST"], int(connection.settings_dict["PORT"])))
-    saved = connection.settings_dict["PORT"]
     try:
-        connection.close()
-        connection.settings_dict["PORT"] = str(proxy.port)
-        first = _append(_decision("j-proxied"))
-        proxy.down()
-        with pytest.raises(OperationalError):
-            _append(_decision("j-cut"))
+        with database_at(proxy.port):
+            first = _append(_decision("j-proxied"))
+            proxy.down()
+            with pytest.raises(OperationalError):
+                _append(_decision("j-cut"))
     finally:
-        connection.close()
-        connection.settings_dict["PORT"] = saved
         proxy.close()
     assert _append(_decision("j-direct")).seq == first.seq + 1  # the cut append wrote nothing
     assert not Decision.objects.filter(token_jti="j-cut").exists()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,6 +17,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def database_at(port: int):
+    """Django's connection of this thread goes to ``port`` (a proxy, or nothing at all) inside
+    the block; it is closed on the way in and out, and the real port comes back afterwards."""
+    saved = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = str(port)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = saved
 
 
 def gunicorn(

@@ -28,8 +28,7 @@ from apps.accounts import services as accounts
 from apps.decisions.models import Decision
 from apps.ledger import selectors
 from apps.ledger.models import LedgerEntry
-from apps.policies import services as policies
-from tests.conftest import DEMO
+from tests.conftest import DEMO, load_demo_policy
 from tests.ledger.conftest import ledger_transactional_db  # noqa: F401
 from tests.live.conftest import free_port, gunicorn, workers_of
 from tests.live.proxy import Proxy
@@ -125,8 +124,7 @@ def redis_proxied_server(ledger_transactional_db):  # noqa: F811
 
 def _demo_agent_headers() -> dict[str, str]:
     """The demo policy active and a new agent key with ``decide``: the request headers."""
-    document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="test", activate=True)
+    load_demo_policy()
     raw_key = accounts.agent_key_create(name="load", scopes=["decide"]).raw_key
     return {"Authorization": f"Bearer {raw_key}", "Content-Type": "application/json"}
 
