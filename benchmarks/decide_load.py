@@ -86,6 +86,7 @@ def prepare(database: str, env: dict[str, str]) -> str:
     from django.db import connection
 
     from apps.accounts import services as accounts
+    from apps.accounts.principals import system_actor
     from apps.ledger import services as ledger
     from apps.policies import services as policies
 
@@ -93,7 +94,7 @@ def prepare(database: str, env: dict[str, str]) -> str:
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_bare (id bigserial PRIMARY KEY, note text)")
     document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="benchmark", activate=True)
+    policies.policy_load(document=document, actor=system_actor("benchmark"), activate=True)
     ledger.signing_keys_ensure()
     connection.close()
     return accounts.agent_key_create(name="bench", scopes=["decide"]).raw_key

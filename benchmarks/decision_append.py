@@ -44,13 +44,14 @@ def capture_statement() -> tuple[str, dict]:
     from django.db import connection
 
     from apps.accounts import services as accounts
+    from apps.accounts.principals import system_actor
     from apps.decisions.services import DecideRequest, decision_make
     from apps.ledger import services as ledger
     from apps.policies import services as policies
 
     call_command("migrate", verbosity=0)
     document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    policies.policy_load(document=document, loaded_by="benchmark", activate=True)
+    policies.policy_load(document=document, actor=system_actor("benchmark"), activate=True)
     key = accounts.agent_key_create(name="bench", scopes=["decide"]).key
     captured: dict = {}
     original = ledger._execute_prepared

@@ -51,6 +51,7 @@ def setup_django(url: str) -> None:
     os.environ["LEXECON_DATABASE_URL"] = url
     os.environ.pop("LEXECON_REDIS_URL", None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "lexecon_site.settings.dev"
+    os.environ.setdefault("LEXECON_LEDGER_TEST_EVENTS", "1")  # free-form benchmark entries
     os.environ["LEXECON_LOG_LEVEL"] = "WARNING"
     import django
 

@@ -111,10 +111,13 @@ def _fresh_process_caches():
 
 def load_demo_policy() -> str:
     """Load and activate the demo policy (policies/examples/customer_service.json); its version."""
+    from apps.accounts.principals import system_actor
     from apps.policies import services as policy_services
 
     document = json.loads((ROOT / "policies/examples/customer_service.json").read_text())
-    return policy_services.policy_load(document=document, loaded_by="test", activate=True).version
+    return policy_services.policy_load(
+        document=document, actor=system_actor("test"), activate=True
+    ).version
 
 
 @pytest.fixture
@@ -127,3 +130,26 @@ def demo_policy(db):
 def agent(agent_client, demo_policy):
     """An agent with ``decide`` and ``ledger:read``, the demo policy active."""
     return agent_client("decide", "ledger:read")
+
+
+@pytest.fixture
+def staff(make_user):
+    """``staff(username, role)`` → a user with a confirmed TOTP device and an e-mail address."""
+
+    def _make(username: str, role: str):
+        user = make_user(username, role)
+        user.email = f"{username}@example.org"
+        user.save(update_fields=["email"])
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def as_user():
+    """``as_user(user)`` → a Django test client signed in with password and OTP."""
+
+    def _client(user, *, csrf: bool = False) -> Client:
+        return verify_session(Client(enforce_csrf_checks=csrf), user)
+
+    return _client

@@ -43,3 +43,31 @@ def principal_label(user) -> str:
     an append-only ledger could not erase (DESIGN section 7)."""
     label = getattr(user, "label", None)
     return label if isinstance(label, str) and label else f"user:{user.pk}"
+
+
+def user_role(user) -> str:
+    """A person's role names (their groups), comma-separated; ``staff`` when they have none."""
+    roles = sorted(group.name for group in user.groups.all())
+    return ",".join(roles) or "staff"
+
+
+def actor_of(principal) -> dict[str, str | None]:
+    """The ledger envelope's ``actor`` for whoever made a request (apps.ledger.events.Actor).
+
+    An agent is ``agent:<key prefix>`` labelled with its key's name; a person is ``user:<id>``
+    with that same pseudonym as label (never a name or address) and their role.
+    """
+    if isinstance(principal, AgentPrincipal):
+        return {"kind": "agent", "id": f"agent:{principal.prefix}", "label": principal.label}
+    label = f"user:{principal.pk}"
+    return {"kind": "user", "id": label, "label": label, "role": user_role(principal)}
+
+
+def agent_actor(*, prefix: str, name: str) -> dict[str, str | None]:
+    """The ``actor`` of an agent key known by its prefix and name (no request at hand)."""
+    return {"kind": "agent", "id": f"agent:{prefix}", "label": f"agent:{name}"}
+
+
+def system_actor(component: str, label: str | None = None) -> dict[str, str | None]:
+    """The ``actor`` for the system itself: a periodic task, a command line tool, a worker."""
+    return {"kind": "system", "id": f"system:{component}", "label": label or component}

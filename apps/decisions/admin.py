@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from apps.core.admin import RolePermissionAdmin
-from apps.decisions.models import Decision
+from apps.decisions.models import Decision, ResponsibilityRecord
 
 
 @admin.register(Decision)
@@ -20,3 +20,21 @@ class DecisionAdmin(RolePermissionAdmin):
         for f in Decision._meta.fields
         if f.name not in {"context", "context_salt", "capability_token"}
     )
+
+    def get_queryset(self, request):
+        # The one visibility rule: a reviewer sees only decisions escalated to them, here too.
+        return super().get_queryset(request).visible_to(request.user)
+
+
+@admin.register(ResponsibilityRecord)
+class ResponsibilityRecordAdmin(RolePermissionAdmin):
+    """Who decided what and why, beside each ledger entry that settled a decision (read-only)."""
+
+    view_permissions = ("accounts.view_dashboard",)
+    list_display = ("ledger_seq", "decision", "kind", "level", "actor_label", "human_decision")
+    list_filter = ("kind", "level", "actor_kind")
+    list_select_related = ("decision",)
+    readonly_fields = tuple(f.name for f in ResponsibilityRecord._meta.fields)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)

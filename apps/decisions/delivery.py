@@ -33,7 +33,9 @@ from typing import Any, Protocol
 
 from django.db import connection, transaction
 
+from apps.accounts.principals import system_actor
 from apps.decisions.models import Decision
+from apps.ledger import events
 from apps.ledger import services as ledger
 from apps.ledger.entry_types import EntryType
 
@@ -117,14 +119,21 @@ def settle(decision_id: uuid.UUID, lock_key: int, cause: str) -> bool:
             response_unconfirmed=True
         )
         if marked:
-            seq = Decision.objects.values_list("ledger_seq", flat=True).get(pk=decision_id)
+            seq, request_id = Decision.objects.values_list("ledger_seq", "request_id").get(
+                pk=decision_id
+            )
             ledger.ledger_append(
                 entry_type=EntryType.DECISION_RESPONSE_UNCONFIRMED,
                 payload={
+                    **events.envelope(
+                        actor=system_actor("delivery", "answer delivery check"),
+                        subject_type="decision",
+                        subject_id=str(decision_id),
+                        request_id=request_id or None,  # the decision's own request
+                    ),
                     "decision_id": str(decision_id),
                     "decision_seq": seq,
                     "cause": cause,
-                    "actor_kind": "system",
                 },
             )
     return True

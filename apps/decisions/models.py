@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.ids import uuid7
+from apps.decisions.querysets import DecisionQuerySet, ResponsibilityRecordQuerySet
 
 
 class Outcome(models.TextChoices):
@@ -62,6 +63,8 @@ class Decision(models.Model):
     response_unconfirmed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = DecisionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         # Declared here rather than with db_index/unique on the fields: on PostgreSQL those add a
@@ -82,3 +85,75 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action}: {self.outcome}"
+
+
+class ResponsibilityRecord(models.Model):
+    """WHO decided WHAT and WHY, at which level of human involvement (DESIGN §9, Art. 14).
+
+    One row beside every ledger entry that settles or changes a decision's outcome: the automated
+    decision itself, each four-eyes approval, a resolution, an SLA expiry, an override and a stop.
+    Written only by :func:`apps.decisions.records.responsibility_record` in the transaction (on
+    PostgreSQL for a decision: the statement) of its ledger entry, whose ``seq`` it keeps.
+    Immutable once written. People appear as ``user:<id>`` here as on the ledger; the free-text
+    ``reason`` is the one place their words are kept, erasable with the rest of the row's data.
+    """
+
+    class Kind(models.TextChoices):
+        DECISION = "decision", "Automated decision"
+        APPROVAL = "approval", "Four-eyes approval"
+        RESOLUTION = "resolution", "Escalation resolved"
+        EXPIRY = "expiry", "Escalation expired (SLA)"
+        OVERRIDE = "override", "Override"
+        STOP = "stop", "Agent stopped"
+
+    class Level(models.TextChoices):
+        AUTOMATED = "automated", "Automated"
+        SUPERVISED = "supervised", "Supervised"
+        SHARED = "shared", "Shared"
+        FULL = "full", "Full"
+
+    class ActorKind(models.TextChoices):
+        AGENT = "agent", "Agent"
+        USER = "user", "User"
+        SYSTEM = "system", "System"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    decision = models.ForeignKey(
+        Decision, on_delete=models.PROTECT, related_name="responsibility_records"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    escalation = models.ForeignKey(
+        "escalations.Escalation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="responsibility_records",
+    )
+    override = models.ForeignKey(
+        "escalations.Override",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="responsibility_records",
+    )
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
+    actor_id = models.CharField(max_length=80)
+    actor_label = models.CharField(max_length=150)
+    role = models.CharField(max_length=100, blank=True)
+    level = models.CharField(max_length=16, choices=Level.choices)
+    reason = models.TextField()
+    ai_recommendation = models.CharField(max_length=64)
+    human_decision = models.CharField(max_length=64, blank=True)
+    ledger_seq = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ResponsibilityRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["ledger_seq", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.actor_label} {self.human_decision or self.ai_recommendation}"

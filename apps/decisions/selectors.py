@@ -14,24 +14,27 @@ from apps.escalations import selectors as escalation_selectors
 from apps.escalations.models import Escalation, Override
 
 
-def visible_decisions(*, agent_key_id: str | None) -> QuerySet[Decision]:
-    """Agents see the decisions made with their own key; staff (checked by the view) see all."""
-    queryset = Decision.objects.select_related("escalation")
-    if agent_key_id is not None:
-        queryset = queryset.filter(agent_key_id=agent_key_id)
-    return queryset
+def visible_decisions(*, principal: Any) -> QuerySet[Decision]:
+    """The decisions ``principal`` may see (``Decision.objects.visible_to``, the one rule)."""
+    return Decision.objects.visible_to(principal).select_related("escalation")
 
 
-def decision_get(*, decision_id: Any, agent_key_id: str | None) -> Decision:
-    decision = visible_decisions(agent_key_id=agent_key_id).filter(pk=decision_id).first()
+def decision_get(*, principal: Any, decision_id: Any) -> Decision:
+    """One decision ``principal`` may see; ``NotFound`` otherwise (existence is not revealed)."""
+    decision = visible_decisions(principal=principal).filter(pk=decision_id).first()
     if decision is None:
         raise NotFound("No such decision.")
     return decision
 
 
+def decision_is_visible(*, principal: Any, decision: Decision) -> bool:
+    """May ``principal`` see ``decision``? (the one rule, for a row already in hand)"""
+    return Decision.objects.filter(pk=decision.pk).visible_to(principal).exists()
+
+
 def decision_list(
     *,
-    agent_key_id: str | None,
+    principal: Any,
     outcome: str | None = None,
     actor: str | None = None,
     action: str | None = None,
@@ -39,7 +42,7 @@ def decision_list(
     until: datetime | None = None,
     response_unconfirmed: bool | None = None,
 ) -> QuerySet[Decision]:
-    queryset = visible_decisions(agent_key_id=agent_key_id).order_by("-created_at", "-ledger_seq")
+    queryset = visible_decisions(principal=principal).order_by("-created_at", "-ledger_seq")
     if outcome:
         queryset = queryset.filter(outcome=outcome)
     if actor:

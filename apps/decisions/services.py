@@ -10,21 +10,20 @@ policy, evaluation trouble) yields ``denied``; a database failure yields 503 and
 from __future__ import annotations
 
 import hashlib
-import uuid
 from dataclasses import dataclass, field, fields
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from apps.accounts.models import AgentKey
+from apps.accounts.principals import actor_of, agent_actor
 from apps.core.exceptions import Conflict
 from apps.core.ids import uuid7
-from apps.decisions import delivery
+from apps.decisions import delivery, records
 from apps.decisions.models import Decision, Outcome
-from apps.escalations.models import DEFAULT_SLA, Escalation, Priority
+from apps.escalations import services as escalation_services
+from apps.ledger import events
 from apps.ledger import services as ledger
 from apps.ledger.entry_types import EntryType
 from apps.policies import selectors as policies
@@ -72,11 +71,6 @@ _FINGERPRINT_FIELDS = tuple(
 class MadeDecision:
     decision: Decision
     replayed: bool
-
-
-def _sla(priority: str) -> timedelta:
-    hours = settings.LEXECON_SLA_HOURS.get(priority)
-    return timedelta(hours=hours) if hours is not None else DEFAULT_SLA[Priority(priority)]
 
 
 def _evaluate(request: DecideRequest) -> tuple[str, list[dict], str, list[str], list[dict]]:
@@ -128,9 +122,18 @@ def _evaluate(request: DecideRequest) -> tuple[str, list[dict], str, list[str], 
 
 
 def decision_make(
-    *, request: DecideRequest, agent_key: AgentKey | None, idempotency_key: str | None = None
+    *,
+    request: DecideRequest,
+    agent_key: AgentKey | None,
+    idempotency_key: str | None = None,
+    principal: Any = None,
 ) -> MadeDecision:
-    """Decide, mint a token when allowed, and write the decision with its ledger entry."""
+    """Decide, mint a token when allowed, and write the decision with its ledger entry and its
+    automated responsibility record (one statement on PostgreSQL); an escalated decision opens
+    its escalation through the escalations service in the same transaction.
+
+    ``principal`` is who asked (``request.user``: an agent or a signed-in person); without it the
+    agent key is the actor."""
     fingerprint = request.fingerprint()
     if idempotency_key:
         existing = _existing(agent_key, idempotency_key, fingerprint)
@@ -194,58 +197,58 @@ def decision_make(
         context_salt=salt,
         context_commitment=commitment,
     )
-    escalation = None
-    if outcome == Outcome.ESCALATED:
-        priority = risk.level if risk.level in Priority.values else Priority.MEDIUM
-        escalation = Escalation(
-            id=uuid.uuid4(),
-            decision=decision,
-            priority=priority,
-            sla_deadline=timezone.now() + _sla(priority),
-            reason=decision.reason[:500],
-        )
+    if principal is not None:
+        actor = actor_of(principal)
+    elif agent_key is not None:
+        actor = agent_actor(prefix=agent_key.prefix, name=agent_key.name)
+    else:
+        raise ValueError("decision_make needs who asked: a principal or an agent key")
     payload = {
+        **events.envelope(
+            actor=actor,
+            subject_type="decision",
+            subject_id=str(decision_id),
+            request_id=request.request_id or None,
+        ),
         "decision_id": str(decision_id),
-        "actor": request.actor,
-        "action": request.action,
-        "resource": request.resource,
-        "data_classes": sorted(request.data_classes),
-        "ai_system": request.ai_system,
+        "request": {
+            "actor": request.actor,
+            "action": request.action,
+            "resource": request.resource,
+            "data_classes": sorted(request.data_classes),
+            "ai_system": request.ai_system,
+        },
         "outcome": outcome,
         "rules": [r["rule_id"] for r in reasons],
         "policy_version": policy_version,
-        "risk": {"score": risk.score, "level": risk.level},
+        "risk": {"score": float(risk.score), "level": risk.level},
         "context_commitment": commitment,
         "token_jti": decision.token_jti,
-        "escalation": (
-            {
-                "id": str(escalation.id),
-                "priority": escalation.priority,
-                "sla_deadline": escalation.sla_deadline.isoformat(),
-            }
-            if escalation
-            else None
-        ),
-        "agent_key": agent_key.prefix if agent_key else None,
-        "actor_kind": "agent",
-        "request_id": request.request_id,
     }
+    record = records.responsibility_record_build(
+        decision=decision,
+        kind=records.Kind.DECISION,
+        actor=actor,
+        level=records.Level.AUTOMATED,
+        reason=decision.reason or "no rule applied",
+        user=principal if actor["kind"] == "user" else None,
+    )
+    linked = (
+        ledger.LinkedRow(decision),
+        ledger.LinkedRow(record, hash_field=None, timestamp_field=None),
+    )
     delivery.expect(decision_id)  # before the append: from here on the agent is owed an answer
     try:
-        if escalation is None:
-            ledger.ledger_append(
-                entry_type=EntryType.DECISION_MADE,
-                payload=payload,
-                linked=ledger.LinkedRow(decision),
-            )
+        if outcome != Outcome.ESCALATED:
+            ledger.ledger_append(entry_type=EntryType.DECISION_MADE, payload=payload, linked=linked)
         else:
             with transaction.atomic():
                 ledger.ledger_append(
-                    entry_type=EntryType.DECISION_MADE,
-                    payload=payload,
-                    linked=ledger.LinkedRow(decision),
+                    entry_type=EntryType.DECISION_MADE, payload=payload, linked=linked
                 )
-                escalation.save(force_insert=True)
+                escalation_services.escalation_open_automatic(
+                    decision=decision, risk_level=risk.level, actor=actor
+                )
     except IntegrityError:
         if idempotency_key:  # a concurrent request with the same key won the race
             existing = _existing(agent_key, idempotency_key, fingerprint)

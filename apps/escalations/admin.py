@@ -11,7 +11,6 @@ from apps.escalations.models import (
     EscalationApproval,
     EscalationAssignment,
     Override,
-    ResponsibilityRecord,
 )
 
 
@@ -67,13 +66,6 @@ class OverrideAdmin(ReadOnlyAdmin):
     list_filter = ("override_type", "outcome")
     list_select_related = ("executed_by", "decision")
     exclude = ("capability_token", "justification_salt")
-
-
-@admin.register(ResponsibilityRecord)
-class ResponsibilityRecordAdmin(ReadOnlyAdmin):
-    list_display = ("decision", "level", "actor_label", "role", "human_decision", "created_at")
-    list_filter = ("level",)
-    list_select_related = ("decision",)
 
 
 @admin.register(AgentStop)

@@ -19,6 +19,7 @@ from django.db import models
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from apps.core.models import TimeStampedModel
+from apps.escalations.querysets import EscalationQuerySet
 
 
 class Priority(models.TextChoices):
@@ -102,6 +103,8 @@ class Escalation(TimeStampedModel):
     token_expires_at = models.BigIntegerField(null=True, blank=True)
 
     sla_warning_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EscalationQuerySet.as_manager()
 
     class Meta:
         ordering = ["sla_deadline"]
@@ -225,47 +228,6 @@ class Override(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.override_type} → {self.outcome} on {self.decision_id}"
-
-
-class ResponsibilityRecord(TimeStampedModel):
-    """WHO decided WHAT and WHY, at which level of human involvement (DESIGN §9).
-
-    Rows exist for every resolution (including SLA expiry), every four-eyes approval and every
-    override. The automated record of the decision itself is derived from the decision row by
-    ``selectors.responsibility_chain`` (the ``/decide`` hot path writes no extra row).
-    """
-
-    class Level(models.TextChoices):
-        AUTOMATED = "automated", "Automated"
-        SUPERVISED = "supervised", "Supervised"
-        SHARED = "shared", "Shared"
-        FULL = "full", "Full"
-
-    decision = models.ForeignKey(
-        "decisions.Decision", on_delete=models.PROTECT, related_name="responsibility_records"
-    )
-    escalation = models.ForeignKey(
-        Escalation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    override = models.ForeignKey(
-        Override, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    actor_label = models.CharField(max_length=150)
-    role = models.CharField(max_length=64)
-    level = models.CharField(max_length=16, choices=Level.choices)
-    reason = models.TextField()
-    ai_recommendation = models.CharField(max_length=64)
-    human_decision = models.CharField(max_length=64)
-    ledger_seq = models.BigIntegerField()
-
-    class Meta:
-        ordering = ["created_at", "ledger_seq"]
-
-    def __str__(self) -> str:
-        return f"{self.level}: {self.actor_label} {self.human_decision}"
 
 
 class AgentStop(TimeStampedModel):

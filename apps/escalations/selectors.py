@@ -27,11 +27,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
 from apps.accounts.constants import Role
 from apps.accounts.principals import principal_label
 from apps.core.exceptions import NotFound
+from apps.decisions import records
+from apps.decisions.models import ResponsibilityRecord
 from apps.escalations.constants import (
     DEFAULT_FOUR_EYES_PRIORITIES,
     SENSITIVE_KEY_PARTS,
@@ -42,7 +43,6 @@ from apps.escalations.models import (
     Escalation,
     EscalationApproval,
     Override,
-    ResponsibilityRecord,
 )
 from apps.ledger.entry_types import EntryType
 from apps.ledger.models import LedgerEntry
@@ -73,12 +73,6 @@ def user_label(user: Any) -> str:
     return principal_label(user)
 
 
-def user_role(user: Any) -> str:
-    """The user's role (group) names, for responsibility records."""
-    roles = [group.name for group in user.groups.all()] if _is_human(user) else []
-    return ",".join(sorted(roles)) or "staff"
-
-
 # --- Visibility and authority ------------------------------------------------------------------
 
 
@@ -96,13 +90,7 @@ def escalation_list(
     *, user: Any, status: str | None = None, priority: str | None = None
 ) -> QuerySet[Escalation]:
     """Escalations ``user`` may see, most urgent SLA first; optional status/priority filters."""
-    queryset = escalation_queryset()
-    if not _is_human(user):
-        return queryset.none()
-    if not can_view_all(user):
-        queryset = get_objects_for_user(
-            user, VIEW_OBJECT, klass=queryset, accept_global_perms=False
-        )
+    queryset = escalation_queryset().visible_to(user)
     if status:
         queryset = queryset.filter(status=status)
     if priority:
@@ -111,15 +99,14 @@ def escalation_list(
 
 
 def escalation_is_visible(*, user: Any, escalation: Escalation) -> bool:
-    if not _is_human(user):
-        return False
-    return can_view_all(user) or user.has_perm(VIEW_OBJECT, escalation)
+    """May ``user`` see ``escalation``? The one rule: ``Escalation.objects.visible_to``."""
+    return Escalation.objects.filter(pk=escalation.pk).visible_to(user).exists()
 
 
 def escalation_get(*, user: Any, escalation_id: Any) -> Escalation:
     """One escalation if ``user`` may see it; otherwise ``NotFound`` (existence is not revealed)."""
-    escalation = escalation_queryset().filter(pk=escalation_id).first()
-    if escalation is None or not escalation_is_visible(user=user, escalation=escalation):
+    escalation = escalation_queryset().visible_to(user).filter(pk=escalation_id).first()
+    if escalation is None:
         raise NotFound("No such escalation.")
     return escalation
 
@@ -247,14 +234,8 @@ def decision_escalation(decision: Model) -> Escalation | None:
 
 
 def decision_is_visible(*, user: Any, decision: Model) -> bool:
-    """Officers, admins and auditors see every decision's oversight page; reviewers only the
-    decisions whose escalation is assigned to them."""
-    if not _is_human(user):
-        return False
-    if can_view_all(user) or user.has_perm(OVERRIDE):
-        return True
-    escalation = decision_escalation(decision)
-    return escalation is not None and user.has_perm(VIEW_OBJECT, escalation)
+    """May ``user`` see ``decision``? The one rule: ``Decision.objects.visible_to``."""
+    return type(decision).objects.filter(pk=decision.pk).visible_to(user).exists()  # type: ignore[attr-defined]
 
 
 def decision_can_stop(*, user: Any, decision: Model) -> bool:
@@ -321,41 +302,31 @@ def decision_effective_state(decision: Model, *, now: datetime | None = None) ->
 
 
 def engine_recommendation(decision: Model) -> str:
-    """What the engine would have done without a human: ``allowed`` when a permit rule applied
-    (outranked by the escalation), else ``denied``."""
-    outcome = decision.outcome  # type: ignore[attr-defined]
-    if outcome != "escalated":
-        return outcome
-    effects = {reason.get("effect") for reason in decision.reasons}  # type: ignore[attr-defined]
-    return "allowed" if effects & {"permit", "permit_outranked"} else "denied"
+    """What the engine would have done without a human (see ``apps.decisions.records``)."""
+    return records.engine_recommendation(decision)  # type: ignore[arg-type]
 
 
 def responsibility_chain(*, decision: Model) -> list[dict[str, Any]]:
-    """The automated decision first (derived from the row), then every human/SLA record in order."""
-    chain: list[dict[str, Any]] = [
-        {
-            "level": ResponsibilityRecord.Level.AUTOMATED.value,
-            "who": f"engine (policy {(decision.policy_version or 'none')[:12]})",  # type: ignore[attr-defined]
-            "role": "policy engine",
-            "why": decision.reason,  # type: ignore[attr-defined]
-            "ai_recommendation": decision.outcome,  # type: ignore[attr-defined]
-            "human_decision": None,
-            "at": decision.timestamp,  # type: ignore[attr-defined]
-            "ledger_seq": decision.ledger_seq,  # type: ignore[attr-defined]
-            "escalation_id": None,
-            "override_id": None,
-        }
-    ]
-    records = ResponsibilityRecord.objects.filter(decision=decision).select_related("user")
-    for record in records.order_by("created_at", "ledger_seq"):
+    """Every responsibility record of the decision in ledger order: the automated decision first,
+    then each approval, resolution, expiry, override and stop."""
+    chain: list[dict[str, Any]] = []
+    rows = ResponsibilityRecord.objects.filter(decision=decision).select_related("user")
+    for record in rows.order_by("ledger_seq", "id"):
+        if record.kind == ResponsibilityRecord.Kind.DECISION:
+            who = f"engine (policy {(decision.policy_version or 'none')[:12]})"  # type: ignore[attr-defined]
+            role = "policy engine"
+        else:
+            who = record.user.get_username() if record.user else record.actor_label
+            role = record.role or record.actor_kind
         chain.append(
             {
+                "kind": record.kind,
                 "level": record.level,
-                "who": record.user.get_username() if record.user else record.actor_label,
-                "role": record.role,
+                "who": who,
+                "role": role,
                 "why": record.reason,
                 "ai_recommendation": record.ai_recommendation,
-                "human_decision": record.human_decision,
+                "human_decision": record.human_decision or None,
                 "at": rfc3339(record.created_at),
                 "ledger_seq": record.ledger_seq,
                 "escalation_id": str(record.escalation_id) if record.escalation_id else None,

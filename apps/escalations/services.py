@@ -30,7 +30,9 @@ from django.db.models import Model
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from apps.accounts.principals import actor_of, system_actor
 from apps.core.exceptions import InvalidInput, NotFound, PermissionDeniedError
+from apps.decisions import records
 from apps.escalations import selectors
 from apps.escalations.constants import (
     JUSTIFICATION_MIN_LENGTH,
@@ -59,8 +61,8 @@ from apps.escalations.models import (
     EscalationAssignment,
     Override,
     Priority,
-    ResponsibilityRecord,
 )
+from apps.ledger import events
 from apps.ledger import services as ledger
 from apps.ledger.entry_types import EntryType
 from apps.tokens import services as tokens
@@ -159,23 +161,21 @@ def _clean_text(value: str, *, field: str, minimum: int, maximum: int = NOTE_MAX
     return text
 
 
-def _actor_payload(user: Any) -> dict[str, str]:
-    return {
-        "actor_label": selectors.user_label(user),
-        "actor_kind": "human",
-        "actor_role": selectors.user_role(user),
-    }
+SLA_SYSTEM = system_actor("sla", "SLA expiry")
 
 
-def _escalation_entry(escalation: Escalation, **fields: Any) -> dict[str, Any]:
-    """A ledger payload about ``escalation``: its id, its decision's, and the subject keys the
-    audit views index by, with ``fields``."""
+def _escalation_entry(
+    escalation: Escalation, actor: dict[str, Any], *, reason: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """A ledger payload about ``escalation`` (its subject): the envelope, its id and its
+    decision's, with the type's ``fields``."""
     return {
+        **events.envelope(
+            actor=actor, subject_type="escalation", subject_id=str(escalation.pk), reason=reason
+        ),
         "escalation_id": str(escalation.pk),
         "decision_id": str(escalation.decision_id),
         **fields,
-        "subject_type": "escalation",
-        "subject_id": str(escalation.pk),
     }
 
 
@@ -213,12 +213,54 @@ def _require_can_act(user: Any, escalation_id: Any) -> Escalation:
 # --- Escalations -----------------------------------------------------------------------------------
 
 
+def escalation_open_automatic(
+    *, decision: Model, risk_level: str, actor: dict[str, Any], now: datetime | None = None
+) -> Escalation:
+    """Open the escalation of a decision the engine escalated, inside the ``/decide`` pipeline's
+    transaction (its ``decision.made`` entry is already appended): an ``escalation.created``
+    entry and the pending row. Its priority is the decision's risk level; its reason the engine's."""
+    priority = risk_level if risk_level in Priority.values else Priority.MEDIUM
+    reason = (decision.reason or "escalated by the policy engine")[:500]  # type: ignore[attr-defined]
+    return _open(decision, reason=reason, actor=actor, priority=priority, now=now)
+
+
+def _open(
+    decision: Model, *, reason: str, actor: dict[str, Any], priority: str, now: datetime | None
+) -> Escalation:
+    """Append ``escalation.created`` and insert the pending escalation (caller's transaction)."""
+    now = now or timezone.now()
+    commitment, salt = ledger.commit_personal(reason)
+    escalation = Escalation(
+        id=uuid.uuid4(),
+        decision=decision,
+        priority=priority,
+        sla_deadline=now + sla_for(priority),
+        reason=reason,
+        escalated_by=actor["label"],
+        reason_salt=salt,
+        reason_commitment=commitment,
+    )
+    appended = ledger.ledger_append(
+        entry_type=EntryType.ESCALATION_CREATED,
+        payload=_escalation_entry(
+            escalation,
+            actor,
+            priority=priority,
+            sla_deadline=selectors.rfc3339(escalation.sla_deadline),
+            reason_commitment=commitment,
+        ),
+    )
+    escalation.created_ledger_seq = appended.seq
+    escalation.full_clean(exclude=["decision"])
+    escalation.save(force_insert=True)
+    return escalation
+
+
 def escalation_create(
     *,
     decision: Model,
     reason: str,
-    actor_label: str,
-    actor_kind: str,
+    actor: dict[str, Any],
     priority: str | None = None,
     now: datetime | None = None,
 ) -> Escalation:
@@ -240,40 +282,15 @@ def escalation_create(
         raise AlreadyEscalated()
     if decision.outcome == "denied":  # type: ignore[attr-defined]
         raise NotEscalatable()
-    now = now or timezone.now()
-    commitment, salt = ledger.commit_personal(reason)
-    escalation = Escalation(
-        id=uuid.uuid4(),
-        decision=decision,
-        priority=priority,
-        sla_deadline=now + sla_for(priority),
-        reason=reason,
-        escalated_by=actor_label,
-        reason_salt=salt,
-        reason_commitment=commitment,
-    )
     try:
         with transaction.atomic():
-            appended = ledger.ledger_append(
-                entry_type=EntryType.ESCALATION_CREATED,
-                payload=_escalation_entry(
-                    escalation,
-                    priority=priority,
-                    sla_deadline=selectors.rfc3339(escalation.sla_deadline),
-                    actor_label=actor_label,
-                    actor_kind=actor_kind,
-                    reason_commitment=commitment,
-                ),
-            )
-            escalation.created_ledger_seq = appended.seq
-            escalation.full_clean(exclude=["decision"])
-            escalation.save(force_insert=True)
+            escalation = _open(decision, reason=reason, actor=actor, priority=priority, now=now)
             jti = decision.token_jti  # type: ignore[attr-defined]
             if jti:
                 tokens.token_revoke(
                     jti=jti,
                     reason="decision escalated for human review",
-                    revoked_by=actor_label,
+                    actor=actor,
                     expires_at=decision.token_expires_at,  # type: ignore[attr-defined]
                 )
     except IntegrityError as exc:  # a concurrent escalation of the same decision won
@@ -309,9 +326,7 @@ def escalation_assign(
             appended = ledger.ledger_append(
                 entry_type=EntryType.ESCALATION_ASSIGNED,
                 payload=_escalation_entry(
-                    escalation,
-                    reviewer=selectors.user_label(reviewer),
-                    **_actor_payload(user),
+                    escalation, actor_of(user), reviewer=selectors.user_label(reviewer)
                 ),
             )
             assignment = EscalationAssignment.objects.create(
@@ -344,10 +359,7 @@ def escalation_acknowledge(
             appended = ledger.ledger_append(
                 entry_type=EntryType.ESCALATION_ACKNOWLEDGED,
                 payload=_escalation_entry(
-                    escalation,
-                    **_actor_payload(user),
-                    before=before,
-                    after=escalation.status,
+                    escalation, actor_of(user), before=before, after=escalation.status
                 ),
             )
             escalation.acknowledged_by = user
@@ -420,7 +432,7 @@ def _record_approval(
         entry_type=EntryType.ESCALATION_APPROVAL_RECORDED,
         payload=_escalation_entry(
             escalation,
-            **_actor_payload(user),
+            actor_of(user),
             approvals=count,
             approvals_required=required,
             note_commitment=commitment,
@@ -434,17 +446,16 @@ def _record_approval(
         note_commitment=commitment,
         ledger_seq=appended.seq,
     )
-    ResponsibilityRecord.objects.create(
-        decision_id=escalation.decision_id,
-        escalation=escalation,
-        user=user,
-        actor_label=selectors.user_label(user),
-        role=selectors.user_role(user),
-        level=ResponsibilityRecord.Level.SHARED,
-        reason=note,
-        ai_recommendation=selectors.engine_recommendation(escalation.decision),
-        human_decision=f"approval {count} of {required}",
+    records.responsibility_record(
         ledger_seq=appended.seq,
+        decision=escalation.decision,
+        kind=records.Kind.APPROVAL,
+        actor=actor_of(user),
+        user=user,
+        escalation=escalation,
+        level=records.Level.SHARED,
+        reason=note,
+        human_decision=f"approval {count} of {required}",
     )
     escalation.save(update_fields=["updated_at"])
     return approval
@@ -478,8 +489,8 @@ def _resolve(
         entry_type=EntryType.ESCALATION_RESOLVED,
         payload=_escalation_entry(
             escalation,
+            actor_of(user),
             resolution=resolution,
-            **_actor_payload(user),
             approvers=approvers,
             approvals_required=required if resolution == Resolution.APPROVED else None,
             note_commitment=commitment,
@@ -526,19 +537,16 @@ def _resolve(
             ledger_seq=appended.seq,
         )
     shared = required > 1 and resolution == Resolution.APPROVED
-    ResponsibilityRecord.objects.create(
-        decision=decision,
-        escalation=escalation,
-        user=user,
-        actor_label=selectors.user_label(user),
-        role=selectors.user_role(user),
-        level=ResponsibilityRecord.Level.SHARED
-        if shared
-        else ResponsibilityRecord.Level.SUPERVISED,
-        reason=note,
-        ai_recommendation=selectors.engine_recommendation(decision),
-        human_decision=resolution,
+    records.responsibility_record(
         ledger_seq=appended.seq,
+        decision=decision,
+        kind=records.Kind.RESOLUTION,
+        actor=actor_of(user),
+        user=user,
+        escalation=escalation,
+        level=records.Level.SHARED if shared else records.Level.SUPERVISED,
+        reason=note,
+        human_decision=resolution,
     )
 
 
@@ -558,12 +566,12 @@ def escalation_expire(*, escalation_id: Any, now: datetime | None = None) -> Esc
             entry_type=EntryType.ESCALATION_EXPIRED,
             payload=_escalation_entry(
                 escalation,
+                SLA_SYSTEM,
+                reason="the SLA deadline passed without a human verdict",
                 priority=escalation.priority,
                 sla_deadline=selectors.rfc3339(escalation.sla_deadline),
                 outcome="denied",
                 approvals_recorded=approvals,
-                actor_label="system:sla",
-                actor_kind="system",
                 before=before,
                 after=escalation.status,
             ),
@@ -580,16 +588,15 @@ def escalation_expire(*, escalation_id: Any, now: datetime | None = None) -> Esc
                 "updated_at",
             ]
         )
-        ResponsibilityRecord.objects.create(
-            decision_id=escalation.decision_id,
-            escalation=escalation,
-            actor_label="system:sla",
-            role="system",
-            level=ResponsibilityRecord.Level.AUTOMATED,
-            reason="The SLA deadline passed without a human verdict; the request fails closed.",
-            ai_recommendation=selectors.engine_recommendation(escalation.decision),
-            human_decision="denied (expired)",
+        records.responsibility_record(
             ledger_seq=appended.seq,
+            decision=escalation.decision,
+            kind=records.Kind.EXPIRY,
+            actor=SLA_SYSTEM,
+            escalation=escalation,
+            level=records.Level.AUTOMATED,
+            reason="The SLA deadline passed without a human verdict; the request fails closed.",
+            human_decision="denied (expired)",
         )
         _notify("expired", escalation, selectors.notification_recipients(escalation))
     return escalation
@@ -733,7 +740,7 @@ def override_execute(
         )
     commitment, salt = ledger.commit_personal(justification)
     override_id = uuid.uuid4()
-    label = selectors.user_label(user)
+    actor = actor_of(user)
     try:
         with transaction.atomic():
             token = None
@@ -750,23 +757,23 @@ def override_execute(
                     lifetime=lifetime,
                 )
             else:
-                revoked = _revoke_decision_tokens(decision, label, "override: denied")
+                revoked = _revoke_decision_tokens(decision, actor, "override: denied")
             appended = ledger.ledger_append(
                 entry_type=EntryType.OVERRIDE_EXECUTED,
                 payload={
+                    **events.envelope(
+                        actor=actor, subject_type="decision", subject_id=str(decision.pk)
+                    ),
                     "override_id": str(override_id),
                     "decision_id": str(decision.pk),
                     "override_type": override_type,
                     "outcome": outcome,
                     "previous_outcome": state["outcome"],
-                    **_actor_payload(user),
                     "justification_commitment": commitment,
                     "expires_at": selectors.rfc3339(expires_at),
                     "token_jti": token.claims["jti"] if token else None,
                     "action_hash": token.claims["action_hash"] if token else None,
                     "revoked_jtis": revoked,
-                    "subject_type": "decision",
-                    "subject_id": str(decision.pk),
                 },
             )
             override = Override(
@@ -786,24 +793,23 @@ def override_execute(
                 ledger_seq=appended.seq,
             )
             override.save(force_insert=True)
-            ResponsibilityRecord.objects.create(
-                decision=decision,
-                override=override,
-                user=user,
-                actor_label=label,
-                role=selectors.user_role(user),
-                level=ResponsibilityRecord.Level.FULL,
-                reason=justification,
-                ai_recommendation=selectors.engine_recommendation(decision),
-                human_decision=f"{outcome} ({override_type})",
+            records.responsibility_record(
                 ledger_seq=appended.seq,
+                decision=decision,
+                kind=records.Kind.OVERRIDE,
+                actor=actor,
+                user=user,
+                override=override,
+                level=records.Level.FULL,
+                reason=justification,
+                human_decision=f"{outcome} ({override_type})",
             )
     except IntegrityError as exc:  # a concurrent emergency bypass of the same decision won
         raise EmergencyBypassUsed() from exc
     return override
 
 
-def _revoke_decision_tokens(decision: Model, revoked_by: str, reason: str) -> list[str]:
+def _revoke_decision_tokens(decision: Model, actor: dict[str, Any], reason: str) -> list[str]:
     """Revoke every unexpired token minted for this one decision (inside the caller's transaction)."""
     now = int(time.time())
     revoked = []
@@ -816,7 +822,7 @@ def _revoke_decision_tokens(decision: Model, revoked_by: str, reason: str) -> li
     )
     for jti, exp in candidates:
         if jti and exp and exp > now:
-            tokens.token_revoke(jti=jti, reason=reason, revoked_by=revoked_by, expires_at=exp)
+            tokens.token_revoke(jti=jti, reason=reason, actor=actor, expires_at=exp)
             revoked.append(jti)
     return sorted(revoked)
 
@@ -836,27 +842,37 @@ def agent_stop(
         raise PermissionDeniedError("Your role cannot stop this agent.")
     reason = _clean_text(reason, field="reason", minimum=REASON_MIN_LENGTH)
     now = now or timezone.now()
-    label = selectors.user_label(user)
+    actor = actor_of(user)
     commitment, salt = ledger.commit_personal(reason)
     with transaction.atomic():
         outstanding = selectors.outstanding_agent_tokens(
             decision=decision, now=int(now.timestamp())
         )
         for jti, exp in outstanding:
-            tokens.token_revoke(jti=jti, reason="oversight stop", revoked_by=label, expires_at=exp)
+            tokens.token_revoke(jti=jti, reason="oversight stop", actor=actor, expires_at=exp)
         jtis = [jti for jti, _ in outstanding]
         agent_key = decision.agent_key  # type: ignore[attr-defined]
         appended = ledger.ledger_append(
             entry_type=EntryType.AGENT_STOPPED,
             payload={
+                **events.envelope(
+                    actor=actor, subject_type="decision", subject_id=str(decision.pk)
+                ),
                 "decision_id": str(decision.pk),
                 "agent_key": agent_key.prefix if agent_key else None,
-                **_actor_payload(user),
                 "reason_commitment": commitment,
                 "revoked_jtis": jtis,
-                "subject_type": "decision",
-                "subject_id": str(decision.pk),
             },
+        )
+        records.responsibility_record(
+            ledger_seq=appended.seq,
+            decision=decision,
+            kind=records.Kind.STOP,
+            actor=actor,
+            user=user,
+            level=records.Level.FULL,
+            reason=reason,
+            human_decision=f"stopped the agent ({len(jtis)} tokens revoked)",
         )
         return AgentStop.objects.create(
             decision=decision,

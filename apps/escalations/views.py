@@ -238,12 +238,9 @@ def escalation_assign(request, escalation_id):
 
 def _decision_or_404(request, decision_id):
     try:
-        decision = decision_selectors.decision_get(decision_id=decision_id, agent_key_id=None)
+        return decision_selectors.decision_get(principal=request.user, decision_id=decision_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    if not selectors.decision_is_visible(user=request.user, decision=decision):
-        raise Http404("No such decision.")
-    return decision
 
 
 def _token_rows(decision) -> list[dict[str, Any]]:

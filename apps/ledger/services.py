@@ -37,9 +37,10 @@ from django.utils import timezone
 from psycopg import pq
 from psycopg.types.json import Jsonb
 
+from apps.accounts.principals import system_actor
 from apps.core.exceptions import InvalidInput, ServiceUnavailable
+from apps.ledger import events, merkle, notes, tree
 from apps.ledger import keys as keycrypto
-from apps.ledger import merkle, notes, tree
 from apps.ledger.entry_types import EntryType
 from apps.ledger.models import ChainHead, Checkpoint, LedgerEntry, MerkleNode, SigningKey
 from tools.verify_bundle import GENESIS_PREV_HASH, canonical_bytes
@@ -47,7 +48,6 @@ from tools.verify_bundle import GENESIS_PREV_HASH, canonical_bytes
 logger = logging.getLogger("lexecon.ledger")
 
 CHUNK = tree.CHUNK
-_ENTRY_TYPES = frozenset(EntryType.values)
 
 
 @dataclass(frozen=True)
@@ -164,21 +164,35 @@ class LinkedRow:
 
     instance: Any
     seq_field: str = "ledger_seq"
-    hash_field: str = "ledger_entry_hash"
-    timestamp_field: str = "timestamp"
+    hash_field: str | None = "ledger_entry_hash"
+    timestamp_field: str | None = "timestamp"
 
-    def linked_fields(self) -> tuple[str, str, str]:
-        return (self.seq_field, self.hash_field, self.timestamp_field)
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """``(column of ins, field name)`` for each entry value this row receives."""
+        pairs = (
+            ("seq", self.seq_field),
+            ("entry_hash", self.hash_field),
+            ("timestamp", self.timestamp_field),
+        )
+        return tuple((source, name) for source, name in pairs if name)
 
 
-_LINKED_SQL: dict[tuple[type, tuple[str, str, str]], tuple[str, list[tuple[Any, str]]]] = {}
+Linked = LinkedRow | tuple[LinkedRow, ...] | None
+
+_LINKED_SQL: dict[tuple[Any, ...], tuple[str, list[tuple[Any, str, Any]]]] = {}
 
 
-def _linked_template(linked: LinkedRow) -> tuple[str, list[tuple[Any, str, Any]]]:
-    """The CTE text for a model (built once per process) and, per bound field, ``(field,
-    parameter name, preparer)`` — see :func:`_preparer`."""
+def _as_tuple(linked: Linked) -> tuple[LinkedRow, ...]:
+    if linked is None:
+        return ()
+    return linked if isinstance(linked, tuple) else (linked,)
+
+
+def _linked_template(linked: LinkedRow, slot: int) -> tuple[str, list[tuple[Any, str, Any]]]:
+    """The CTE text for a model in position ``slot`` of the statement (built once per process)
+    and, per bound field, ``(field, parameter name, preparer)`` — see :func:`_preparer`."""
     model = linked.instance.__class__
-    cache_key = (model, linked.linked_fields())
+    cache_key = (model, linked.sources(), slot)
     cached = _LINKED_SQL.get(cache_key)
     if cached is not None:
         return cached
@@ -186,28 +200,27 @@ def _linked_template(linked: LinkedRow) -> tuple[str, list[tuple[Any, str, Any]]
     opts = model._meta
     by_name = {field.name: field for field in opts.concrete_fields}
     names, exprs, bound = [], [], []
+    received = {name for _, name in linked.sources()}
     for index, field in enumerate(opts.concrete_fields):
-        if field.name in linked.linked_fields():
+        if field.name in received:
             continue
-        key = f"linked_{index}"
+        key = f"linked{slot}_{index}"
         bound.append((field, key, _preparer(field)))
         names.append(quote(field.column))
         exprs.append(f"CAST(%({key})s AS {field.db_type(connection)})")
-    for source, name in zip(
-        ("seq", "entry_hash", "timestamp"), linked.linked_fields(), strict=True
-    ):
+    for source, name in linked.sources():
         names.append(quote(by_name[name].column))
         exprs.append(f"ins.{source}")
     # Identifiers come from model metadata (quoted), values are bound parameters.
-    sql = f", linked AS (INSERT INTO {quote(opts.db_table)} ({', '.join(names)}) "
+    sql = f", linked{slot} AS (INSERT INTO {quote(opts.db_table)} ({', '.join(names)}) "
     sql += f"SELECT {', '.join(exprs)} FROM ins)"  # noqa: S608
     _LINKED_SQL[cache_key] = (sql, bound)
     return sql, bound
 
 
-def _linked_cte(linked: LinkedRow) -> tuple[str, dict[str, Any]]:
+def _linked_cte(linked: LinkedRow, slot: int) -> tuple[str, dict[str, Any]]:
     """SQL for a data-modifying CTE that inserts ``linked.instance`` with values from ``ins``."""
-    sql, bound = _linked_template(linked)
+    sql, bound = _linked_template(linked, slot)
     instance = linked.instance
     return sql, {key: prepare(instance) for _, key, prepare in bound}
 
@@ -387,14 +400,17 @@ def _libpq_value(result: Any, column: int) -> Any:
 
 
 def _append_postgres(
-    entry_type: str, text: str, linked: LinkedRow | None = None
+    entry_type: str, text: str, linked: tuple[LinkedRow, ...] = ()
 ) -> AppendedEntry | None:
     statement, params = _PG_APPEND, {"entry_type": entry_type, "payload": text}
-    if linked is not None:
-        cte, linked_params = _linked_cte(linked)
+    if linked:
         head, _ = statement.rsplit("SELECT seq, entry_hash, prev_hash, timestamp FROM ins", 1)
-        statement = head.rstrip() + cte + "\nSELECT seq, entry_hash, prev_hash, timestamp FROM ins"
-        params.update(linked_params)
+        statement = head.rstrip()
+        for slot, row in enumerate(linked):
+            cte, linked_params = _linked_cte(row, slot)
+            statement += cte
+            params.update(linked_params)
+        statement += "\nSELECT seq, entry_hash, prev_hash, timestamp FROM ins"
     row = _execute_prepared(statement, params)
     if row is None:
         return None
@@ -410,21 +426,22 @@ def _append_postgres(
     ).hexdigest()
     if expected != entry_hash:  # never continue with a hash an outside verifier would reject
         raise ServiceUnavailable("The ledger computed an unexpected hash; nothing was written.")
-    if linked is not None:
-        _fill_linked(linked, seq, entry_hash, timestamp)
+    for row in linked:
+        _fill_linked(row, seq, entry_hash, timestamp)
+        row.instance._state.adding = False
+        row.instance._state.db = connection.alias
     return AppendedEntry(seq, entry_hash, timestamp, entry_type)
 
 
 def _fill_linked(linked: LinkedRow, seq: int, entry_hash: str, timestamp: str) -> None:
-    instance = linked.instance
-    setattr(instance, linked.seq_field, seq)
-    setattr(instance, linked.hash_field, entry_hash)
-    setattr(instance, linked.timestamp_field, timestamp)
-    instance._state.adding = False
-    instance._state.db = connection.alias
+    values = {"seq": seq, "entry_hash": entry_hash, "timestamp": timestamp}
+    for source, name in linked.sources():
+        setattr(linked.instance, name, values[source])
 
 
-def _append_generic(entry_type: str, text: str, linked: LinkedRow | None = None) -> AppendedEntry:
+def _append_generic(
+    entry_type: str, text: str, linked: tuple[LinkedRow, ...] = ()
+) -> AppendedEntry:
     head = ChainHead.objects.select_for_update().get(pk=1)
     seq = head.seq + 1
     timestamp = rfc3339_now()
@@ -446,10 +463,10 @@ def _append_generic(entry_type: str, text: str, linked: LinkedRow | None = None)
         leaf_hash=merkle.leaf_hash(data),
     )
     ChainHead.objects.filter(pk=1).update(seq=seq, entry_hash=entry_hash)
-    if linked is not None:
-        _fill_linked(linked, seq, entry_hash, timestamp)
-        linked.instance._state.adding = True
-        linked.instance.save(force_insert=True)
+    for row in linked:
+        _fill_linked(row, seq, entry_hash, timestamp)
+        row.instance._state.adding = True
+        row.instance.save(force_insert=True)
     return AppendedEntry(seq, entry_hash, timestamp, entry_type)
 
 
@@ -461,7 +478,7 @@ def _ensure_genesis() -> None:
         _append_generic(EntryType.GENESIS.value, _genesis_payload())
 
 
-def _append_one(entry_type: str, text: str, linked: LinkedRow | None = None) -> AppendedEntry:
+def _append_one(entry_type: str, text: str, linked: tuple[LinkedRow, ...] = ()) -> AppendedEntry:
     if connection.vendor == "postgresql":
         appended = _append_postgres(entry_type, text, linked)
         if appended is None:  # no head row yet, or an empty ledger without its genesis entry
@@ -479,20 +496,24 @@ def _genesis_payload() -> str:
 
 
 def ledger_append(
-    *, entry_type: str, payload: dict[str, Any], linked: LinkedRow | None = None
+    *, entry_type: str, payload: dict[str, Any], linked: Linked = None
 ) -> AppendedEntry:
     """Append one entry inside the caller's transaction and return its final seq and hash.
 
     Called inside ``transaction.atomic()`` the entry commits or rolls back with the caller's change.
     Called outside one on PostgreSQL, the single append statement is its own transaction, so the
     chain-head lock is held only inside the server (no round trip, no GIL hand-off while locked).
+    ``payload`` must be exactly what ``entry_type`` declares in :mod:`apps.ledger.events` (the
+    common envelope plus the type's fields); anything else is refused before a byte is written.
     The first append of a new ledger writes the genesis entry (seq 0) first. Every
     ``LEXECON_CHECKPOINT_EVERY`` entries a checkpoint is scheduled for after the commit. ``linked``
-    names a row to write together with the entry (see :class:`LinkedRow`).
+    names a row (or a tuple of rows) to write together with the entry (see :class:`LinkedRow`).
     """
-    if entry_type not in _ENTRY_TYPES or entry_type == EntryType.GENESIS:
-        raise InvalidInput(f"Unknown ledger entry type {entry_type!r}.")
+    if not isinstance(payload, dict):
+        raise InvalidInput("A ledger payload must be a JSON object.")
+    events.validate_payload(entry_type, payload, allow_test=settings.LEXECON_LEDGER_TEST_EVENTS)
     text = payload_text(payload)
+    linked = _as_tuple(linked)
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         appended = _append_postgres(entry_type, text, linked)
         if appended is None:
@@ -692,10 +713,13 @@ def signing_keys_rotate(*, purposes: tuple[str, ...] = tuple(SigningKey.Purpose.
     ledger_append(
         entry_type=EntryType.KEYS_ROTATED,
         payload={
+            **events.envelope(
+                actor=system_actor("rotate_keys", "manage.py rotate_keys"),
+                subject_type="signing_keys",
+                subject_id=",".join(sorted(purposes)),
+            ),
             "retired": sorted(retired),
             "created": sorted(created),
-            "actor_kind": "system",
-            "actor_label": "rotate_keys",
         },
     )
     return {"retired": retired, "created": created}

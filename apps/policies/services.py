@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from apps.core.exceptions import InvalidInput
+from apps.ledger import events
 from apps.ledger import services as ledger
 from apps.ledger.entry_types import EntryType
 from apps.policies import engine
@@ -36,8 +37,13 @@ def _parse(document: Any) -> engine.Policy:
         ) from exc
 
 
-def policy_load(*, document: Any, loaded_by: str, activate: bool = False) -> LoadedPolicy:
-    """Validate, normalise and store a policy version (idempotent by hash); optionally activate it."""
+def policy_load(
+    *, document: Any, actor: dict[str, Any], activate: bool = False, request_id: str | None = None
+) -> LoadedPolicy:
+    """Validate, normalise and store a policy version (idempotent by hash); optionally activate it.
+
+    ``actor`` is the ledger envelope's actor (``apps.accounts.principals.actor_of``)."""
+    loaded_by = actor["label"]
     policy = _parse(document)
     version_hash = engine.policy_hash(policy)
     created = False
@@ -48,12 +54,17 @@ def policy_load(*, document: Any, loaded_by: str, activate: bool = False) -> Loa
             appended = ledger.ledger_append(
                 entry_type=EntryType.POLICY_LOADED,
                 payload={
+                    **events.envelope(
+                        actor=actor,
+                        subject_type="policy_version",
+                        subject_id=version_hash,
+                        request_id=request_id,
+                    ),
                     "version_hash": version_hash,
                     "name": policy.name,
                     "version": policy.version,
                     "mode": policy.mode,
                     "relations": len(policy.relations),
-                    "actor_label": loaded_by,
                 },
             )
             try:
@@ -74,7 +85,7 @@ def policy_load(*, document: Any, loaded_by: str, activate: bool = False) -> Loa
             except IntegrityError as exc:  # loaded concurrently by someone else a moment ago
                 raise InvalidInput("This policy version was just loaded; retry.") from exc
         if activate:
-            policy_activate(version=version, activated_by=loaded_by)
+            policy_activate(version=version, actor=actor, request_id=request_id)
     return LoadedPolicy(version, created, _is_active(version))
 
 
@@ -83,8 +94,11 @@ def _is_active(version: PolicyVersion) -> bool:
 
 
 @transaction.atomic
-def policy_activate(*, version: PolicyVersion, activated_by: str) -> PolicyActivation | None:
+def policy_activate(
+    *, version: PolicyVersion, actor: dict[str, Any], request_id: str | None = None
+) -> PolicyActivation | None:
     """Make ``version`` the active policy (a ledger entry); a no-op if it already is."""
+    activated_by = actor["label"]
     current = ActivePolicy.objects.select_for_update().filter(pk=1).first()
     if current is not None and current.version_id == version.pk:
         return None
@@ -92,11 +106,16 @@ def policy_activate(*, version: PolicyVersion, activated_by: str) -> PolicyActiv
     appended = ledger.ledger_append(
         entry_type=EntryType.POLICY_ACTIVATED,
         payload={
+            **events.envelope(
+                actor=actor,
+                subject_type="policy_version",
+                subject_id=version.version_hash,
+                request_id=request_id,
+            ),
             "version_hash": version.version_hash,
             "previous_hash": previous.version_hash if previous else None,
             "name": version.name,
             "version": version.version,
-            "actor_label": activated_by,
         },
     )
     ActivePolicy.objects.update_or_create(

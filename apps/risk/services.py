@@ -11,6 +11,7 @@ from apps.risk.models import RiskAssessment
 def risk_assessment_create(
     *,
     assessed_by: str,
+    agent_key_id: str | None = None,
     dimensions: dict[str, Any] | None = None,
     data_classes: list[str] | None = None,
     risk_level: int | None = None,
@@ -30,6 +31,7 @@ def risk_assessment_create(
         sources=result.sources,
         subject=subject or {},
         assessed_by=assessed_by,
+        agent_key_id=agent_key_id,
     )
     assessment.full_clean()
     assessment.save()

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from apps.core.exceptions import InvalidInput
 from apps.core.ids import uuid7
+from apps.ledger import events
 from apps.ledger import services as ledger
 from apps.ledger.entry_types import EntryType
 from apps.ledger.keys import load_public
@@ -133,9 +134,12 @@ def token_verify(
 
 @transaction.atomic
 def token_revoke(
-    *, jti: str, reason: str, revoked_by: str, expires_at: int | None = None
+    *, jti: str, reason: str, actor: dict[str, Any], expires_at: int | None = None
 ) -> RevokedToken:
-    """Add ``jti`` to the revocation list (idempotent) and record it in the ledger."""
+    """Add ``jti`` to the revocation list (idempotent) and record it in the ledger.
+
+    ``reason`` is the stated cause, recorded in clear as the entry's ``reason`` (callers pass short
+    cause texts, not a person's free text)."""
     if not jti or len(jti) > 64:
         raise InvalidInput("A token id (jti) is required.")
     existing = RevokedToken.objects.filter(jti=jti).first()
@@ -143,12 +147,15 @@ def token_revoke(
         return existing
     appended = ledger.ledger_append(
         entry_type=EntryType.TOKEN_REVOKED,
-        payload={"jti": jti, "reason": reason, "actor_label": revoked_by},
+        payload={
+            **events.envelope(actor=actor, subject_type="token", subject_id=jti, reason=reason),
+            "jti": jti,
+        },
     )
     return RevokedToken.objects.create(
         jti=jti,
         reason=reason,
-        revoked_by=revoked_by,
+        revoked_by=actor["label"],
         expires_at=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
         ledger_seq=appended.seq,
     )

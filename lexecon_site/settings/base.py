@@ -28,6 +28,8 @@ USE_TZ = True
 LEXECON_ORIGIN = text("LEXECON_ORIGIN", "lexecon.example/ledger")
 # A checkpoint is signed after every this many entries (0 = only the periodic task / command).
 LEXECON_CHECKPOINT_EVERY = integer("LEXECON_CHECKPOINT_EVERY", 1000)
+# Free-form `test.event` entries (the ledger's own tests and benchmarks); never in a real ledger.
+LEXECON_LEDGER_TEST_EVENTS = flag("LEXECON_LEDGER_TEST_EVENTS", default=False)
 # Workers re-read the active policy pointer at most this often (seconds).
 LEXECON_POLICY_REFRESH_SECONDS = float(integer("LEXECON_POLICY_REFRESH_MS", 1000)) / 1000
 # Decisions at or above this risk score are escalated even when a rule permits them.

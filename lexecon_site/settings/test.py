@@ -16,6 +16,7 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True
 LOGGING["root"]["level"] = "WARNING"
 WHITENOISE_USE_FINDERS = True
+LEXECON_LEDGER_TEST_EVENTS = True
 
 # Fault injection for the live tests of unconfirmed answers (tests/live/failpoints.py, ADR 0010):
 # only the gunicorn those tests start sets this, so no other process has the failpoints.

@@ -107,8 +107,15 @@ def test_escalating_rule_creates_pending_escalation_in_same_write(agent):
     escalation = Escalation.objects.get(pk=body["escalation_id"])
     assert escalation.status == "pending"
     assert escalation.decision_id.hex == body["decision_id"].replace("-", "")
-    payload = json.loads(LedgerEntry.objects.get(seq=body["ledger_entry_id"]).payload)
-    assert payload["escalation"]["id"] == body["escalation_id"]
+    # The escalations service opens it with its own entry, right after the decision's, in the
+    # same transaction.
+    created = LedgerEntry.objects.get(seq=body["ledger_entry_id"] + 1)
+    assert created.entry_type == "escalation.created"
+    payload = json.loads(created.payload)
+    assert payload["escalation_id"] == body["escalation_id"]
+    assert payload["decision_id"] == body["decision_id"]
+    assert payload["subject"] == {"type": "escalation", "id": body["escalation_id"]}
+    assert escalation.created_ledger_seq == created.seq
     assert LedgerEntry.objects.filter(entry_type="decision.made").count() == 1
 
 

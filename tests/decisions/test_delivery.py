@@ -25,7 +25,6 @@ from apps.ledger.entry_types import EntryType
 from apps.ledger.models import LedgerEntry
 from lexecon_site.workers import SETTLE_BACKOFF_MAX, SETTLE_SECONDS, AnswerWatch, Marker
 from tests.conftest import DEMO, load_demo_policy
-from tests.escalations.conftest import as_user, staff  # noqa: F401
 from tests.ledger.conftest import ledger_transactional_db, postgres_only  # noqa: F401
 from tests.live.conftest import database_at, free_port
 
@@ -88,10 +87,14 @@ def test_settle_marks_a_committed_decision_once(agent):
     assert Decision.objects.get(pk=decision_id).response_unconfirmed is True
     assert _marks() == [
         {
+            "v": 2,
+            "actor": {"kind": "system", "id": "system:delivery", "label": "answer delivery check"},
+            "subject": {"type": "decision", "id": body["decision_id"]},
+            "request_id": body["request_id"],
+            "reason": None,
             "decision_id": body["decision_id"],
             "decision_seq": body["ledger_entry_id"],
             "cause": "answer_not_sent",
-            "actor_kind": "system",
         }
     ]
     assert LedgerEntry.objects.count() == entries + 1
@@ -184,7 +187,7 @@ def test_settle_of_our_own_session_needs_no_wait(agent, watch):
     assert Decision.objects.get(pk=decision_id).response_unconfirmed is True
 
 
-def test_the_decision_page_warns_and_lists_the_mark_entry(agent, staff, as_user):  # noqa: F811
+def test_the_decision_page_warns_and_lists_the_mark_entry(agent, staff, as_user):
     kept, lost = _decide(agent), _decide(agent)
     delivery.settle(uuid.UUID(lost["decision_id"]), 0, delivery.Cause.WORKER_DIED)
     mark_seq = LedgerEntry.objects.get(entry_type=EntryType.DECISION_RESPONSE_UNCONFIRMED).seq

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.test import Client
 
 from apps.accounts.constants import ROLE_PERMISSIONS
-from apps.decisions.models import Decision
+from apps.decisions.models import Decision, ResponsibilityRecord
 from apps.escalations import services
 from apps.escalations.models import (
     AgentStop,
@@ -18,11 +17,10 @@ from apps.escalations.models import (
     EscalationApproval,
     EscalationAssignment,
     Override,
-    ResponsibilityRecord,
 )
 from apps.ledger.models import LedgerEntry
 from apps.tokens.models import RevokedToken
-from tests.conftest import DEMO, verify_session
+from tests.conftest import DEMO
 from tests.ledger.conftest import ledger_transactional_db  # noqa: F401  (re-exported fixture)
 
 REFUND = {
@@ -94,29 +92,6 @@ def escalated(agent) -> Escalated:
 def critical(agent) -> Escalated:
     """A pending, critical-priority escalation (risk ≥ 80 auto-escalation): four-eyes applies."""
     return escalate_via_decide(agent, CRITICAL)
-
-
-@pytest.fixture
-def staff(make_user):
-    """``staff(username, role)`` → a user with a confirmed TOTP device and an e-mail address."""
-
-    def _make(username: str, role: str):
-        user = make_user(username, role)
-        user.email = f"{username}@example.org"
-        user.save(update_fields=["email"])
-        return user
-
-    return _make
-
-
-@pytest.fixture
-def as_user():
-    """``as_user(user)`` → a Django test client signed in with password and OTP."""
-
-    def _client(user, *, csrf: bool = False) -> Client:
-        return verify_session(Client(enforce_csrf_checks=csrf), user)
-
-    return _client
 
 
 # Shared by the service, selector and view tests: an officer, a reviewer "rita", and an

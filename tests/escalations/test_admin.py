@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from apps.decisions.models import ResponsibilityRecord
 from apps.escalations import services
-from apps.escalations.models import Escalation, Override, ResponsibilityRecord
+from apps.escalations.models import Escalation, Override
 from tests.escalations.conftest import JUSTIFICATION
 
 pytestmark = pytest.mark.django_db
@@ -25,19 +26,19 @@ def test_lists_and_details_render_but_nothing_can_change(escalated, admin_user_o
     )
     client = as_user(admin_user_obj)
     override = Override.objects.get()
-    record = ResponsibilityRecord.objects.get()
+    record = ResponsibilityRecord.objects.get(kind="override")
     for model, obj in (
         (Escalation, escalated.escalation),
         (Override, override),
         (ResponsibilityRecord, record),
     ):
-        name = model._meta.model_name
-        assert client.get(f"/admin/escalations/{name}/").status_code == 200, name
-        page = client.get(f"/admin/escalations/{name}/{obj.pk}/change/")
-        assert page.status_code == 200, name
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}"
+        assert client.get(f"{base}/").status_code == 200, base
+        page = client.get(f"{base}/{obj.pk}/change/")
+        assert page.status_code == 200, base
         assert b'name="_save"' not in page.content
-        assert client.get(f"/admin/escalations/{name}/add/").status_code == 403
-        assert client.get(f"/admin/escalations/{name}/{obj.pk}/delete/").status_code == 403
+        assert client.get(f"{base}/add/").status_code == 403
+        assert client.get(f"{base}/{obj.pk}/delete/").status_code == 403
     page = client.get(f"/admin/escalations/override/{override.pk}/change/").content.decode()
     assert override.capability_token not in page
 

@@ -145,7 +145,7 @@ def test_agent_escalates_its_own_allowed_decision(agent):
     assert body["status"] == "pending"
     assert body["escalated_by"] == f"agent:{agent.agent_key.name}"
     payload = json.loads(LedgerEntry.objects.get(entry_type="escalation.created").payload)
-    assert payload["actor_kind"] == "agent"
+    assert payload["actor"]["kind"] == "agent"
     assert "VIP" not in LedgerEntry.objects.get(entry_type="escalation.created").payload
     detail = agent.get(f"/decisions/{answer['decision_id']}").json()
     assert (detail["outcome"], detail["status"], detail["capability_token"]) == (

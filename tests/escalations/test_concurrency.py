@@ -14,8 +14,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from apps.accounts import services as accounts
+from apps.decisions.models import ResponsibilityRecord
 from apps.escalations import services
-from apps.escalations.models import Escalation, EscalationApproval, ResponsibilityRecord
+from apps.escalations.models import Escalation, EscalationApproval
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.models import LedgerEntry
 from tests.conftest import PASSWORD, load_demo_policy, verify_session

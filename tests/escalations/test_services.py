@@ -11,7 +11,9 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from apps.accounts.principals import system_actor
 from apps.core.exceptions import InvalidInput, NotFound, PermissionDeniedError
+from apps.decisions.models import ResponsibilityRecord
 from apps.escalations import selectors, services
 from apps.escalations.exceptions import (
     AlreadyAssigned,
@@ -23,7 +25,7 @@ from apps.escalations.exceptions import (
     NothingToOverride,
     SlaExpired,
 )
-from apps.escalations.models import Escalation, EscalationApproval, Override, ResponsibilityRecord
+from apps.escalations.models import Escalation, EscalationApproval, Override
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger.models import LedgerEntry
 from apps.ledger.services import commitment_matches
@@ -96,7 +98,12 @@ def test_assign_grants_object_permissions_writes_entry_and_mails(
     assert assignment.assigned_by == officer
     payload = last_entry("escalation.assigned")
     assert payload["reviewer"] == f"user:{reviewer.pk}"
-    assert payload["actor_label"] == f"user:{officer.pk}"
+    assert payload["actor"] == {
+        "kind": "user",
+        "id": f"user:{officer.pk}",
+        "label": f"user:{officer.pk}",
+        "role": "compliance_officer",
+    }
     assert assignment.ledger_seq == LedgerEntry.objects.get(entry_type="escalation.assigned").seq
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["rita@example.org"]
@@ -332,11 +339,11 @@ def test_sla_warning_once_then_expiry_fails_closed(
     assert (escalation.status, escalation.resolution) == ("expired", "denied")
     assert LedgerEntry.objects.count() == before + 1
     payload = last_entry("escalation.expired")
-    assert (payload["outcome"], payload["actor_kind"]) == ("denied", "system")
+    assert (payload["outcome"], payload["actor"]["id"]) == ("denied", "system:sla")
     assert selectors.decision_effective_state(escalation.decision)["outcome"] == "denied"
     assert "expired" in mail.outbox[-1].subject
     record = ResponsibilityRecord.objects.get(escalation=escalation)
-    assert (record.level, record.actor_label) == ("automated", "system:sla")
+    assert (record.kind, record.level, record.actor_id) == ("expiry", "automated", "system:sla")
 
 
 def test_expiry_after_first_four_eyes_approval_still_denies(critical, officer):
@@ -379,8 +386,7 @@ def test_escalating_an_allowed_decision_suspends_it(agent):
     escalation = services.escalation_create(
         decision=decision,
         reason="The customer says they never asked for this.",
-        actor_label="user:1",
-        actor_kind="human",
+        actor={"kind": "user", "id": "user:1", "label": "user:1", "role": "reviewer"},
     )
     assert escalation.priority == decision.risk_level  # no priority given: the risk level
     sla = escalation.sla_deadline - escalation.created_at
@@ -397,7 +403,7 @@ def test_escalating_an_allowed_decision_suspends_it(agent):
     before = snapshot()
     with pytest.raises(AlreadyEscalated):
         services.escalation_create(
-            decision=decision, reason="again, please look", actor_label="x", actor_kind="human"
+            decision=decision, reason="again, please look", actor=system_actor("test")
         )
     assert snapshot() == before
 
@@ -415,7 +421,7 @@ def test_denied_decisions_are_not_escalatable(agent):
     before = snapshot()
     with pytest.raises(NotEscalatable):
         services.escalation_create(
-            decision=decision, reason="please reconsider", actor_label="x", actor_kind="human"
+            decision=decision, reason="please reconsider", actor=system_actor("test")
         )
     assert snapshot() == before
 
@@ -628,7 +634,7 @@ def test_responsibility_chain_order(assigned, reviewer, officer):
 def _names_the_escalation(payload: dict, escalation: Escalation) -> None:
     assert payload["escalation_id"] == str(escalation.pk)
     assert payload["decision_id"] == str(escalation.decision_id)
-    assert (payload["subject_type"], payload["subject_id"]) == ("escalation", str(escalation.pk))
+    assert payload["subject"] == {"type": "escalation", "id": str(escalation.pk)}
 
 
 def test_every_lifecycle_entry_names_escalation_decision_and_subject(assigned, reviewer):

@@ -38,7 +38,7 @@ def _plain(value):
 )
 def test_preparers_equal_get_db_prep_save(instance, postgres_only):
     """Linked rows are inserted by the PostgreSQL append statement only (elsewhere: ORM save)."""
-    _, bound = services._linked_template(services.LinkedRow(instance))
+    _, bound = services._linked_template(services.LinkedRow(instance), 0)
     fast = {key: prepare(instance) for _, key, prepare in bound}
     # pre_save of auto_now_add fields has now set created_at; Django's path reuses that value.
     for field, key, _ in bound:
@@ -56,6 +56,6 @@ def test_preparers_equal_get_db_prep_save(instance, postgres_only):
 
 
 def test_preparers_are_built_once_per_model():
-    _, first = services._linked_template(services.LinkedRow(Decision()))
-    _, again = services._linked_template(services.LinkedRow(Decision()))
+    _, first = services._linked_template(services.LinkedRow(Decision()), 0)
+    _, again = services._linked_template(services.LinkedRow(Decision()), 0)
     assert again is first  # the same fields and preparer functions, not rebuilt per row

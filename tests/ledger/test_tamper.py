@@ -234,7 +234,7 @@ def test_t01_ten_thousand_decisions_verify_alike_everywhere(
     services.ledger_append(entry_type="test.event", payload={"warmup": True})  # genesis + 1
     for number in range(9998):
         services.ledger_append(
-            entry_type="decision.made",
+            entry_type="test.event",  # decision-shaped; the verifier never reads payloads
             payload={
                 "decision_id": f"t01-{number}",
                 "actor": "ai_agent:t01",

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from apps.accounts.principals import system_actor
 from apps.decisions.models import Decision
 from apps.ledger import services as ledger
 from apps.ledger.models import LedgerEntry, SigningKey
@@ -201,11 +202,13 @@ def test_t21_rotation_old_tokens_verify_new_tokens_use_new_kid(issued):
 
 
 def test_revocation_is_immediate_and_in_the_ledger(issued):
-    tokens.token_revoke(jti=issued.claims["jti"], reason="compromised agent", revoked_by="test")
+    tokens.token_revoke(
+        jti=issued.claims["jti"], reason="compromised agent", actor=system_actor("test")
+    )
     assert verify(issued.token).reason == "revoked"
     entry = LedgerEntry.objects.get(entry_type="token.revoked")
     assert json.loads(entry.payload)["jti"] == issued.claims["jti"]
-    tokens.token_revoke(jti=issued.claims["jti"], reason="again", revoked_by="test")
+    tokens.token_revoke(jti=issued.claims["jti"], reason="again", actor=system_actor("test"))
     assert LedgerEntry.objects.filter(entry_type="token.revoked").count() == 1
 
 

@@ -19,9 +19,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.authentication import AUTHENTICATE_HEADER, authenticate_agent_header
+from apps.accounts.principals import actor_of
 from apps.core.api.exception_handler import error_parts
 from apps.core.api.parsers import read_json_body
-from apps.core.api.permissions import ScopeOrPermission, is_agent
+from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import InvalidInput, LedgerUnavailable, NotFound, PermissionDeniedError
 from apps.decisions import selectors
 from apps.decisions.api.serializers import DecideInput, RevokeInput, VerifyInput, parse_decide
@@ -29,7 +30,6 @@ from apps.decisions.services import DecideRequest, decision_make
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
 from apps.ledger.models import SigningKey
-from apps.risk.api.views import principal_label
 from apps.tokens import format as token_format
 from apps.tokens import services as tokens
 
@@ -44,10 +44,6 @@ ERRORS = {
     415: OpenApiResponse(description="not application/json"),
     503: OpenApiResponse(description="database unavailable (ledger_unavailable on /decide)"),
 }
-
-
-def _agent_key_id(request) -> str | None:
-    return request.user.key_id if is_agent(request) else None
 
 
 class DecideApi(APIView):
@@ -110,7 +106,10 @@ def _decide(request, data, agent_key, idempotency_key) -> tuple[dict, dict[str, 
         user_intent=values.get("user_intent"),
     )
     made = decision_make(
-        request=decide_request, agent_key=agent_key, idempotency_key=idempotency_key
+        request=decide_request,
+        agent_key=agent_key,
+        idempotency_key=idempotency_key,
+        principal=request.user,
     )
     headers = {"Idempotent-Replayed": "true"} if made.replayed else {}
     return selectors.decision_response(made.decision), headers
@@ -188,9 +187,7 @@ class DecideVerifyApi(APIView):
                     "claims": result.claims,
                 }
             )
-        decision = selectors.decision_get(
-            decision_id=values["decision_id"], agent_key_id=_agent_key_id(request)
-        )
+        decision = selectors.decision_get(principal=request.user, decision_id=values["decision_id"])
         checkpoint = ledger_selectors.checkpoint_latest()
         if checkpoint is None or checkpoint.tree_size <= decision.ledger_seq:
             checkpoint = ledger_services.ledger_checkpoint_create()
@@ -235,7 +232,7 @@ class DecisionListApi(APIView):
         query.is_valid(raise_exception=True)
         params = dict(query.validated_data)
         offset, limit = params.pop("offset"), params.pop("limit")
-        queryset = selectors.decision_list(agent_key_id=_agent_key_id(request), **params)
+        queryset = selectors.decision_list(principal=request.user, **params)
         total = queryset.count()
         return Response(
             {
@@ -258,9 +255,7 @@ class DecisionDetailApi(APIView):
         },
     )
     def get(self, request, decision_id):
-        decision = selectors.decision_get(
-            decision_id=decision_id, agent_key_id=_agent_key_id(request)
-        )
+        decision = selectors.decision_get(principal=request.user, decision_id=decision_id)
         return Response(selectors.decision_detail(decision))
 
 
@@ -287,12 +282,14 @@ class TokenRevokeApi(APIView):
         if issued is None:
             raise NotFound("No token with that id was issued.")
         decision, expires_at = issued
-        if is_agent(request) and str(decision.agent_key_id) != request.user.key_id:
-            raise PermissionDeniedError("Agents can revoke only tokens issued to their own key.")
+        if not selectors.decision_is_visible(principal=request.user, decision=decision):
+            raise PermissionDeniedError(
+                "You can revoke only tokens of decisions you may see (agents: their own key's)."
+            )
         revoked = tokens.token_revoke(
             jti=jti,
             reason=values["reason"],
-            revoked_by=principal_label(request),
+            actor=actor_of(request.user),
             expires_at=expires_at,
         )
         return Response({"jti": jti, "revoked": True, "ledger_seq": revoked.ledger_seq})

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.decisions.models import ResponsibilityRecord
 from apps.escalations.constants import (
     JUSTIFICATION_MIN_LENGTH,
     NOTE_MAX_LENGTH,
     NOTE_MIN_LENGTH,
     REASON_MIN_LENGTH,
 )
-from apps.escalations.models import Escalation, Override, Priority, ResponsibilityRecord
+from apps.escalations.models import Escalation, Override, Priority
 
 
 class EscalationCreateInput(serializers.Serializer):
@@ -119,6 +120,7 @@ class OverrideOutput(serializers.Serializer):
 
 
 class ResponsibilityEntryOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ResponsibilityRecord.Kind.choices)
     level = serializers.ChoiceField(choices=ResponsibilityRecord.Level.choices)
     who = serializers.CharField()
     role = serializers.CharField()

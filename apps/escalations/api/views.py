@@ -16,7 +16,8 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import ScopeOrPermission, is_agent
+from apps.accounts.principals import actor_of
+from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import NotFound
 from apps.decisions import selectors as decision_selectors
 from apps.escalations import selectors, services
@@ -55,18 +56,11 @@ CanCreate = ScopeOrPermission.of("decide", "accounts.resolve_escalation")
 CanOverride = ScopeOrPermission.of(None, "accounts.execute_override")
 
 
-def _label(request) -> tuple[str, str]:
-    if is_agent(request):
-        return request.user.label, "agent"
-    return selectors.user_label(request.user), "human"
-
-
 def _staff_decision(request, decision_id):
     """A decision the signed-in staff member may see on oversight pages (404 otherwise)."""
-    decision = decision_selectors.decision_get(decision_id=decision_id, agent_key_id=None)
-    if not selectors.decision_is_visible(user=request.user, decision=decision):
+    if not selectors._is_human(request.user):
         raise NotFound("No such decision.")
-    return decision
+    return decision_selectors.decision_get(principal=request.user, decision_id=decision_id)
 
 
 class EscalationCreateApi(APIView):
@@ -91,16 +85,13 @@ class EscalationCreateApi(APIView):
         data = EscalationCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        agent_key_id = request.user.key_id if is_agent(request) else None
         decision = decision_selectors.decision_get(
-            decision_id=values["decision_id"], agent_key_id=agent_key_id
+            principal=request.user, decision_id=values["decision_id"]
         )
-        label, kind = _label(request)
         escalation = services.escalation_create(
             decision=decision,
             reason=values["reason"],
-            actor_label=label,
-            actor_kind=kind,
+            actor=actor_of(request.user),
             priority=values.get("priority"),
         )
         return Response(selectors.escalation_as_dict(escalation), status=201)

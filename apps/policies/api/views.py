@@ -7,10 +7,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.principals import actor_of
 from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import InvalidInput
 from apps.policies import selectors, services
-from apps.risk.api.views import principal_label
 
 CanRead = ScopeOrPermission.of("policies:read", "accounts.view_dashboard")
 CanWrite = ScopeOrPermission.of("policies:write", "accounts.manage_policies")
@@ -124,7 +124,7 @@ class PolicyLoadApi(APIView):
         data.is_valid(raise_exception=True)
         loaded = services.policy_load(
             document=data.validated_data["policy"],
-            loaded_by=principal_label(request),
+            actor=actor_of(request.user),
             activate=data.validated_data["activate"],
         )
         return Response(
@@ -148,7 +148,7 @@ class PolicyActivateApi(APIView):
     )
     def post(self, request, identifier: str):
         version = selectors.version_get(identifier=identifier)
-        services.policy_activate(version=version, activated_by=principal_label(request))
+        services.policy_activate(version=version, actor=actor_of(request.user))
         return Response(version_summary(version, version.version_hash))
 
 

@@ -65,6 +65,7 @@ class RiskAssessApi(APIView):
         values = data.validated_data
         assessment = services.risk_assessment_create(
             assessed_by=principal_label(request),
+            agent_key_id=getattr(request.user, "key_id", None),
             dimensions=values.get("dimensions"),
             data_classes=values.get("data_classes"),
             risk_level=values.get("risk_level"),
@@ -79,7 +80,9 @@ class RiskDetailApi(APIView):
 
     @extend_schema(operation_id="risks_get", responses={200: RiskOut, 404: OpenApiResponse()})
     def get(self, request, assessment_id):
-        assessment = RiskAssessment.objects.filter(pk=assessment_id).first()
+        assessment = (
+            RiskAssessment.objects.visible_to(request.user).filter(pk=assessment_id).first()
+        )
         if assessment is None:
             raise NotFound("No such risk assessment.")
         return Response(RiskOut(assessment).data)

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from apps.accounts import services
 from apps.accounts.constants import Role, Scope
 from apps.accounts.models import AgentKey, User
+from apps.accounts.principals import system_actor
 from apps.ledger import services as ledger_services
 from apps.policies import selectors as policy_selectors
 from apps.policies import services as policy_services
@@ -63,10 +64,14 @@ class Command(BaseCommand):
                 ).raw_key
         demo_policy = Path(settings.BASE_DIR) / "policies" / "examples" / "customer_service.json"
         loaded = policy_services.policy_load(
-            document=json.loads(demo_policy.read_text()), loaded_by="seed_demo", activate=False
+            document=json.loads(demo_policy.read_text()),
+            actor=system_actor("seed_demo", "manage.py seed_demo"),
+            activate=False,
         )
         if policy_selectors.active_version() is None:
-            policy_services.policy_activate(version=loaded.version, activated_by="seed_demo")
+            policy_services.policy_activate(
+                version=loaded.version, actor=system_actor("seed_demo", "manage.py seed_demo")
+            )
         ledger_services.signing_keys_ensure()
         ledger_services.ledger_checkpoint_create()
         credentials_path.parent.mkdir(parents=True, exist_ok=True)

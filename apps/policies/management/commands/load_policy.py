@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.accounts.principals import system_actor
 from apps.core.exceptions import ApplicationError
 from apps.policies import engine, services
 
@@ -24,7 +25,9 @@ class Command(BaseCommand):
             raise CommandError(_errors(exc.errors)) from exc
         try:
             loaded = services.policy_load(
-                document=document, loaded_by="cli:load_policy", activate=activate
+                document=document,
+                actor=system_actor("cli", "manage.py load_policy"),
+                activate=activate,
             )
         except ApplicationError as exc:
             raise CommandError(f"{exc.message}\n{_errors(exc.details.get('errors', []))}") from exc

@@ -1,0 +1,390 @@
+"""The governance-event contract: what every ledger entry type's payload holds.
+
+Every payload written from envelope version 2 on shares one envelope —
+
+    {"v": 2,
+     "actor": {"kind": "agent" | "user" | "system", "id": ..., "label": ..., "role": ... | null},
+     "subject": {"type": ..., "id": ...},
+     "request_id": ... | null,
+     "reason": ... | null,
+     ...the type's own fields}
+
+— so compliance status, oversight metrics, exports and the dashboard read one shape. Each entry type
+declares its own fields below; ``ledger_append`` validates the payload against its type's model at
+append time (strict JSON types, no unknown keys) and refuses anything else. Entries written before
+version 2 carry no ``"v"`` and stay valid: the chain verifier never looks inside payloads, and
+:func:`read_event` lifts their older shapes into the envelope for readers.
+
+People appear only as ``user:<id>``, never by name or e-mail (DESIGN §7): a user actor's label must
+equal its id. Human free text (notes, justifications, reasons typed by a person) never goes here in
+clear; types carry its salted commitment (``*_commitment``). The envelope's ``reason`` is for short
+machine-written reasons (a token revocation's stated cause, an SLA expiry). docs/ledger-formats.md
+lists every type with its fields; a contract test keeps that page, this registry and
+``EntryType`` equal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from apps.core.exceptions import InvalidInput
+from apps.core.logging import request_id_var
+from apps.ledger.entry_types import EntryType
+
+ENVELOPE_VERSION = 2
+
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+Uuid = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+]
+Timestamp = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")]
+UserId = Annotated[str, StringConstraints(pattern=r"^user:\d+$")]
+
+_ACTOR_ID = {
+    "agent": re.compile(r"^agent:[A-Za-z0-9_]{1,32}$"),
+    "user": re.compile(r"^user:\d+$"),
+    "system": re.compile(r"^system:[a-z0-9_.:-]{1,64}$"),
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Actor(_Strict):
+    """Who acted: an agent key (``agent:<key prefix>``), a person (``user:<id>``, label equal to
+    the id: no personal data in clear) or the system itself (``system:<component>``)."""
+
+    kind: Literal["agent", "user", "system"]
+    id: Annotated[str, StringConstraints(max_length=80)]
+    label: Text
+    role: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Actor:
+        if not _ACTOR_ID[self.kind].fullmatch(self.id):
+            raise ValueError(f"an actor of kind {self.kind} has an id like {_ACTOR_ID[self.kind]}")
+        if self.kind == "user" and self.label != self.id:
+            raise ValueError("a person is named only by their pseudonymous id (label == id)")
+        if self.kind != "user" and self.role is not None:
+            raise ValueError("only people have a role")
+        return self
+
+
+class Subject(_Strict):
+    """What the entry is about: the record an auditor would open to see it."""
+
+    type: Code
+    id: Text
+
+
+class Envelope(_Strict):
+    """The fields every version-2 payload has."""
+
+    v: Literal[2]
+    actor: Actor
+    subject: Subject
+    request_id: Annotated[str, StringConstraints(max_length=200)] | None
+    reason: Text | None = None
+
+    #: The subject type every entry of this type is about.
+    SUBJECT: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def _subject_type(self) -> Envelope:
+        expected = type(self).SUBJECT
+        if expected and self.subject.type != expected:
+            raise ValueError(f"the subject of this entry type is a {expected}")
+        return self
+
+
+# --- The entry types -------------------------------------------------------------------------------
+
+
+class PolicyLoaded(Envelope):
+    SUBJECT = "policy_version"
+    version_hash: Hex64
+    name: Text
+    version: Annotated[str, StringConstraints(max_length=100)]
+    mode: Literal["strict", "permissive", "paranoid"]
+    relations: Annotated[int, Field(ge=0)]
+
+
+class PolicyActivated(Envelope):
+    SUBJECT = "policy_version"
+    version_hash: Hex64
+    previous_hash: Hex64 | None
+    name: Text
+    version: Annotated[str, StringConstraints(max_length=100)]
+
+
+class RequestedAction(_Strict):
+    """What the agent asked to do (policy terms, not personal data; the context is committed)."""
+
+    actor: Text
+    action: Text
+    resource: Annotated[str, StringConstraints(max_length=500)] | None
+    data_classes: list[Annotated[str, StringConstraints(max_length=100)]]
+    ai_system: Annotated[str, StringConstraints(max_length=200)]
+
+
+class Risk(_Strict):
+    score: Annotated[float, Field(ge=0, le=100)]
+    level: Literal["low", "medium", "high", "critical"]
+
+
+class DecisionMade(Envelope):
+    SUBJECT = "decision"
+    decision_id: Uuid
+    request: RequestedAction
+    outcome: Literal["allowed", "denied", "escalated"]
+    rules: list[Text]
+    policy_version: Annotated[str, StringConstraints(max_length=64)]
+    risk: Risk
+    context_commitment: Hex64 | Literal[""]
+    token_jti: Annotated[str, StringConstraints(max_length=64)] | None
+
+
+class DecisionResponseUnconfirmed(Envelope):
+    SUBJECT = "decision"
+    decision_id: Uuid
+    decision_seq: Annotated[int, Field(ge=1)]
+    cause: Code
+
+
+class _AboutEscalation(Envelope):
+    SUBJECT = "escalation"
+    escalation_id: Uuid
+    decision_id: Uuid
+
+
+EscalationStatus = Literal["pending", "acknowledged", "resolved", "expired"]
+Priority = Literal["low", "medium", "high", "critical"]
+
+
+class EscalationCreated(_AboutEscalation):
+    priority: Priority
+    sla_deadline: Timestamp
+    reason_commitment: Hex64
+
+
+class EscalationAcknowledged(_AboutEscalation):
+    before: EscalationStatus
+    after: EscalationStatus
+
+
+class EscalationAssigned(_AboutEscalation):
+    reviewer: UserId
+
+
+class EscalationApprovalRecorded(_AboutEscalation):
+    approvals: Annotated[int, Field(ge=1)]
+    approvals_required: Annotated[int, Field(ge=1)]
+    note_commitment: Hex64
+
+
+class EscalationResolved(_AboutEscalation):
+    resolution: Literal["approved", "denied"]
+    approvers: list[UserId]
+    approvals_required: Annotated[int, Field(ge=1)] | None
+    note_commitment: Hex64
+    token_jti: Annotated[str, StringConstraints(max_length=64)] | None
+    action_hash: Hex64 | None
+    before: EscalationStatus
+    after: EscalationStatus
+
+
+class EscalationExpired(_AboutEscalation):
+    priority: Priority
+    sla_deadline: Timestamp
+    outcome: Literal["denied"]
+    approvals_recorded: Annotated[int, Field(ge=0)]
+    before: EscalationStatus
+    after: EscalationStatus
+
+
+class OverrideExecuted(Envelope):
+    SUBJECT = "decision"
+    override_id: Uuid
+    decision_id: Uuid
+    override_type: Literal[
+        "emergency_bypass", "executive_override", "time_limited_exception", "risk_accepted"
+    ]
+    outcome: Literal["allowed", "denied"]
+    previous_outcome: Literal["allowed", "denied", "escalated"]
+    justification_commitment: Hex64
+    expires_at: Timestamp | None
+    token_jti: Annotated[str, StringConstraints(max_length=64)] | None
+    action_hash: Hex64 | None
+    revoked_jtis: list[Annotated[str, StringConstraints(max_length=64)]]
+
+
+class TokenRevoked(Envelope):
+    SUBJECT = "token"
+    jti: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class AgentStopped(Envelope):
+    SUBJECT = "decision"
+    decision_id: Uuid
+    agent_key: Annotated[str, StringConstraints(max_length=32)] | None
+    reason_commitment: Hex64
+    revoked_jtis: list[Annotated[str, StringConstraints(max_length=64)]]
+
+
+class KeysRotated(Envelope):
+    SUBJECT = "signing_keys"
+    retired: list[Text]
+    created: list[Text]
+
+
+class ExportCreated(Envelope):
+    SUBJECT = "export"
+    export_id: Uuid
+    scope: Code
+    format: Code
+    period_from: Timestamp | None = Field(alias="from")
+    period_to: Timestamp | None = Field(alias="to")
+    rows: Annotated[int, Field(ge=0)]
+    sha256: Hex64
+
+
+class TestEvent(_Strict):
+    """Free-form payloads for the ledger's own tests and benchmarks; refused unless
+    ``LEXECON_LEDGER_TEST_EVENTS`` is on (test settings only)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, frozen=True)
+
+
+#: Every appendable entry type and the model its payload must satisfy. The genesis entry is
+#: written by the ledger itself (``{"origin", "format"}``) and is not appendable.
+REGISTRY: dict[str, type[_Strict]] = {
+    EntryType.POLICY_LOADED: PolicyLoaded,
+    EntryType.POLICY_ACTIVATED: PolicyActivated,
+    EntryType.DECISION_MADE: DecisionMade,
+    EntryType.DECISION_RESPONSE_UNCONFIRMED: DecisionResponseUnconfirmed,
+    EntryType.ESCALATION_CREATED: EscalationCreated,
+    EntryType.ESCALATION_ACKNOWLEDGED: EscalationAcknowledged,
+    EntryType.ESCALATION_ASSIGNED: EscalationAssigned,
+    EntryType.ESCALATION_APPROVAL_RECORDED: EscalationApprovalRecorded,
+    EntryType.ESCALATION_RESOLVED: EscalationResolved,
+    EntryType.ESCALATION_EXPIRED: EscalationExpired,
+    EntryType.OVERRIDE_EXECUTED: OverrideExecuted,
+    EntryType.TOKEN_REVOKED: TokenRevoked,
+    EntryType.AGENT_STOPPED: AgentStopped,
+    EntryType.KEYS_ROTATED: KeysRotated,
+    EntryType.EXPORT_CREATED: ExportCreated,
+    EntryType.TEST_EVENT: TestEvent,
+}
+
+
+def envelope(
+    *,
+    actor: dict[str, Any],
+    subject_type: str,
+    subject_id: str,
+    request_id: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """The envelope part of a payload; a service adds its type's own fields to it.
+
+    ``request_id`` defaults to the id of the HTTP request being served (the one every log record
+    of it carries), so an entry can be joined to its request's logs; outside a request it is null.
+    """
+    if request_id is None:
+        current = request_id_var.get()
+        request_id = None if current == "-" else current
+    return {
+        "v": ENVELOPE_VERSION,
+        "actor": actor,
+        "subject": {"type": subject_type, "id": subject_id},
+        "request_id": request_id or None,
+        "reason": reason,
+    }
+
+
+def validate_payload(entry_type: str, payload: dict[str, Any], *, allow_test: bool) -> None:
+    """Raise ``InvalidInput`` unless ``payload`` is exactly what ``entry_type`` declares."""
+    model = REGISTRY.get(entry_type)
+    if model is None or (model is TestEvent and not allow_test):
+        raise InvalidInput(f"Unknown ledger entry type {entry_type!r}.")
+    try:
+        model.model_validate(payload)
+    except ValidationError as exc:
+        problems = [
+            {
+                "field": ".".join(str(part) for part in error["loc"]) or "(payload)",
+                "error": error["msg"],
+            }
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidInput(
+            f"The {entry_type} payload does not match its declared fields; nothing was written.",
+            details={"entry_type": entry_type, "errors": problems},
+        ) from exc
+
+
+def fields_of(entry_type: str) -> list[str]:
+    """The payload's top-level keys for ``entry_type`` (envelope first), for docs and tests."""
+    model = REGISTRY[entry_type]
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+# --- Reading ---------------------------------------------------------------------------------------
+
+_V1_SUBJECTS = {
+    EntryType.POLICY_LOADED: ("policy_version", "version_hash"),
+    EntryType.POLICY_ACTIVATED: ("policy_version", "version_hash"),
+    EntryType.DECISION_MADE: ("decision", "decision_id"),
+    EntryType.DECISION_RESPONSE_UNCONFIRMED: ("decision", "decision_id"),
+    EntryType.OVERRIDE_EXECUTED: ("decision", "decision_id"),
+    EntryType.AGENT_STOPPED: ("decision", "decision_id"),
+    EntryType.TOKEN_REVOKED: ("token", "jti"),
+    EntryType.KEYS_ROTATED: ("signing_keys", None),
+}
+
+
+def read_event(entry_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload in the version-2 envelope, whichever version wrote it.
+
+    Version-2 payloads are returned as they are. Older ones (no ``"v"``) kept the actor as
+    ``actor_label``/``actor_kind``/``actor_role`` and the subject as ``subject_type``/``subject_id``
+    or not at all; they are lifted into ``actor``/``subject`` here (``v`` = 1), with every original
+    key kept, so a report reads one shape without rewriting a single stored entry.
+    """
+    if payload.get("v") == ENVELOPE_VERSION or entry_type == EntryType.GENESIS:
+        return payload
+    lifted = dict(payload)
+    label = payload.get("actor_label")
+    kind = payload.get("actor_kind") or ("user" if str(label).startswith("user:") else "system")
+    kind = {"human": "user"}.get(kind, kind)
+    if entry_type == EntryType.DECISION_MADE:
+        kind, label = "agent", f"agent:{payload.get('agent_key')}"
+    lifted["actor"] = {
+        "kind": kind,
+        "id": label or "system:unknown",
+        "label": label or "system",
+        "role": payload.get("actor_role"),
+    }
+    if "subject_type" in payload:
+        subject = (payload["subject_type"], payload.get("subject_id"))
+    else:
+        subject_type, key = _V1_SUBJECTS.get(entry_type, ("unknown", None))
+        subject = (subject_type, payload.get(key) if key else None)
+    lifted["subject"] = {"type": subject[0], "id": subject[1]}
+    lifted.setdefault("request_id", None)
+    lifted["v"] = 1
+    return lifted
