@@ -15,7 +15,7 @@ from apps.ledger.models import Checkpoint, LedgerEntry
 from lexecon_site import scheduler
 from lexecon_site.celery import app
 from lexecon_site.scheduler import BeatThread, interval_seconds
-from tests.ledger.conftest import append_many
+from tests.ledger.conftest import append_many, ledger_transactional_db  # noqa: F401
 
 
 def _wait_for(condition, timeout: float = 2.0) -> bool:
@@ -27,7 +27,7 @@ def _wait_for(condition, timeout: float = 2.0) -> bool:
     return condition()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("ledger_transactional_db")
 def test_the_in_process_scheduler_signs_the_periodic_checkpoint():
     append_many(3)
     assert not Checkpoint.objects.exists()
@@ -44,7 +44,7 @@ def test_the_in_process_scheduler_signs_the_periodic_checkpoint():
     assert thread.runs["checkpoint"] >= 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("ledger_transactional_db")
 def test_a_failing_task_is_logged_and_the_others_keep_running(monkeypatch):
     logged: list[tuple] = []
     monkeypatch.setattr(scheduler.logger, "exception", lambda *args: logged.append(args))
