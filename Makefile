@@ -23,7 +23,7 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver 127.0.0.1:$(LEXECON_PORT) --noreload
+	$(PY) manage.py serve --bind 127.0.0.1:$(LEXECON_PORT)
 
 ## The whole suite (browser and live-server tests included).
 test: venv browser-deps

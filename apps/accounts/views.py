@@ -79,8 +79,9 @@ def otp_step(request):
                 return HttpResponseRedirect(_safe_next(request))
         form.add_error(
             None,
-            "That code was not accepted. Codes are single-use; after several failures you must "
-            "wait before trying again.",
+            "That code was not accepted. Each code works only once: if you have just used this "
+            "one, wait for the next code (a new one every 30 seconds). After several failures you "
+            "must wait before trying again.",
         )
         status = 400
     return render(

@@ -6,7 +6,12 @@ API routes answer errors in the JSON error shape (even for unknown routes); the 
 
 from __future__ import annotations
 
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template import loader
 
 from apps.accounts import selectors as account_selectors
 from apps.accounts.decorators import staff_page
@@ -47,9 +52,29 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # Django calls this inside the ``except`` of the failed request, so the exception is at hand.
+    if isinstance(sys.exception(), OperationalError | InterfaceError):
+        return _database_unavailable(request)
     if _wants_html(request):
         return render(request, "core/error.html", {"title": "Something went wrong"}, status=500)
     return error_response(500, "internal_error", "An internal error occurred; nothing was changed.")
+
+
+def _database_unavailable(request):
+    """503 with Retry-After, without touching the database again: the page is rendered with no
+    request context (the signed-in user would be read from the database), the API answer is the
+    same error shape its views give (``apps.core.api.exception_handler``)."""
+    if _wants_html(request):
+        page = loader.render_to_string("core/unavailable.html")
+        response = HttpResponse(page, status=503)
+    else:
+        response = error_response(
+            503,
+            "service_unavailable",
+            "The database is unavailable; nothing was decided or written. Retry later.",
+        )
+    response["Retry-After"] = "5"
+    return response
 
 
 def csrf_failure(request, reason=""):

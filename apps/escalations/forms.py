@@ -28,12 +28,15 @@ class ResolveForm(forms.Form):
 
 
 class AssignForm(forms.Form):
+    """Nobody is preselected: an assignment is a deliberate choice, not the first name in a list."""
+
     reviewer = forms.ChoiceField(label="Assign a reviewer")
 
     def __init__(self, *args, reviewers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reviewer"].choices = [
-            (user.get_username(), user.get_username()) for user in reviewers
+            ("", "Choose a reviewer…"),
+            *((user.get_username(), user.get_username()) for user in reviewers),
         ]
 
 

@@ -59,6 +59,8 @@ def short_time(value: str | None) -> str:
 def _row(escalation: Escalation, now: datetime) -> dict[str, Any]:
     seconds, words = time_left(escalation.sla_deadline, now=now)
     return {
+        # An override in force decides the request even while the review is still open.
+        "override": selectors.override_in_force(decision=escalation.decision, now=now),
         "escalation": escalation,
         "decision": escalation.decision,
         "seconds_left": seconds,
@@ -77,7 +79,7 @@ def queue(request):
     if show not in QUEUE_VIEWS:
         show = "open"
     statuses = QUEUE_VIEWS[show][1]
-    queryset = selectors.escalation_list(user=request.user)
+    queryset = selectors.escalation_list(user=request.user).prefetch_related("decision__overrides")
     if statuses:
         queryset = queryset.filter(status__in=statuses)
     if show == "closed":
@@ -104,9 +106,23 @@ def _escalation_or_404(request, escalation_id) -> Escalation:
         raise Http404(exc.message) from exc
 
 
-def _decision_context(decision) -> dict[str, Any]:
+# Reasons that tell what the engine would do without a human (a permit rule, applied or outranked):
+# the escalation screen keeps them behind "Show what the engine would do without you", so that
+# the reviewer decides on the facts first (automation bias, EU AI Act Art. 14(4)(b)).
+ENGINE_VIEW_EFFECTS = frozenset({"permit", "permit_outranked"})
+
+
+def _decision_context(decision, *, hide_engine_view: bool = False) -> dict[str, Any]:
+    reasons = list(decision.reasons or [])
+    held_back = (
+        [reason for reason in reasons if reason.get("effect") in ENGINE_VIEW_EFFECTS]
+        if hide_engine_view
+        else []
+    )
     return {
         "decision": decision,
+        "shown_reasons": [reason for reason in reasons if reason not in held_back],
+        "held_back_reasons": held_back,
         "context_rows": selectors.minimised_context(decision.context),
         "risk_dimensions": sorted(decision.risk_dimensions.items()),
         "engine_would": selectors.engine_recommendation(decision),
@@ -144,7 +160,7 @@ def _render_escalation(
         "resolve_form": resolve_form or ResolveForm(),
         "assign_form": assign_form,
         "error": error,
-        **_decision_context(escalation.decision),
+        **_decision_context(escalation.decision, hide_engine_view=True),
     }
     return render(request, "escalations/escalation_detail.html", context, status=status)
 

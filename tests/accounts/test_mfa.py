@@ -255,3 +255,38 @@ def test_admin_creates_agent_key_and_shows_it_once(verified_client):
     shown = [str(m) for m in response.context["messages"]]
     assert any(f"lxk_{key.prefix}_" in text for text in shown)
     assert key.scopes == ["decide", "ledger:read"]
+
+
+@pytest.mark.django_db
+def test_a_reused_code_is_refused_with_a_hint_to_wait_for_the_next(make_user):
+    user = make_user("fay", "reviewer")
+    code = current_code(user.totpdevice_set.get())
+    first, second = Client(), Client()
+    password_login(first, "fay")
+    assert first.post(reverse("accounts:otp"), {"token": code}).status_code == 302
+    password_login(second, "fay")
+    response = second.post(reverse("accounts:otp"), {"token": code})
+    assert response.status_code == 400
+    assert b"wait for the next code" in response.content
+
+
+@pytest.mark.django_db
+def test_demo_totp_says_when_its_code_was_already_used(make_user, settings):
+    import io
+
+    from django.core.management import call_command
+
+    settings.LEXECON_EMBEDDED = True
+    make_user("demo_reviewer", "reviewer")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("demo_totp", "demo_reviewer", stdout=out, stderr=err)
+    assert "only once" in err.getvalue()
+    client = Client()
+    password_login(client, "demo_reviewer")
+    assert (
+        client.post(reverse("accounts:otp"), {"token": out.getvalue().strip()}).status_code == 302
+    )
+    again_out, again_err = io.StringIO(), io.StringIO()
+    call_command("demo_totp", "demo_reviewer", stdout=again_out, stderr=again_err)
+    assert "already used" in again_err.getvalue()
+    assert "wait for the next code" in again_err.getvalue()

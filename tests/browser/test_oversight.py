@@ -191,3 +191,47 @@ def test_officer_sees_that_an_answer_was_not_confirmed(live_server, world, new_p
     entries = page.get_by_role("region", name="Ledger entries for this decision")
     assert entries.get_by_text("decision.response_unconfirmed").is_visible()
     screenshot(page, "oversight-10-answer-unconfirmed")
+
+
+def test_officer_assigns_deliberately_and_sees_an_override_in_the_queue(
+    live_server, world, new_page, screenshot
+):
+    """Issue 15: no reviewer preselected, one name for the queue, the engine's permit rule only
+    behind the reveal, and an overridden escalation shown as overridden in the queue."""
+    agent = APIClient()
+    raw_key = accounts.agent_key_create(name="reader-bot", scopes=["decide"]).raw_key
+    agent.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    answer = agent.post(
+        "/decide",
+        {
+            "actor": "ai_agent:customer_service",
+            "action": "access_customer_data",
+            "context": {"purpose": "support_ticket", "data_sensitivity": "critical"},
+        },
+        format="json",
+    ).json()
+    assert answer["outcome"] == "escalated"
+    page = new_page()
+    detail = f"/oversight/escalations/{answer['escalation_id']}/"
+    sign_in(page, live_server.url, world["officer"], next_path=detail)
+    assert page.locator("#id_reviewer").input_value() == ""
+    assert page.locator("#id_reviewer option:checked").inner_text() == "Choose a reviewer…"
+    rules = page.locator("#why-h + ol.reasons")
+    assert "cs-escalate-critical-records" in rules.inner_text()
+    assert "cs-access-for-ticket" not in rules.inner_text()
+    reveal = page.locator("details.reveal")
+    assert not reveal.locator("code", has_text="cs-access-for-ticket").is_visible()
+    reveal.locator("summary").click()
+    assert reveal.locator("code", has_text="cs-access-for-ticket").is_visible()
+    screenshot(page, "issue15-escalation-detail", full_page=True)
+
+    page.get_by_role("link", name="Decision page: ledger, responsibility, override, stop").click()
+    page.locator("#id_justification").fill("Production incident INC-4711; the CFO approved it.")
+    page.get_by_role("button", name="Execute override").click()
+    page.get_by_role("link", name="Oversight queue").first.click()
+    assert page.get_by_role("heading", name="Oversight queue").is_visible()
+    row = page.locator("tr", has_text="access_customer_data")
+    assert "Overridden: allowed" in row.inner_text()
+    assert "review pending" in row.inner_text()
+    assert page.get_by_role("link", name="Review queue").count() == 0
+    screenshot(page, "issue15-queue-overridden", full_page=True)

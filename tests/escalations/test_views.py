@@ -269,3 +269,71 @@ def test_t34_csrf_is_enforced_on_every_post_page(assigned, officer, staff, as_us
         {"csrfmiddlewaretoken": own_token},
     )
     assert ok.status_code == 302
+
+
+# --- Issue 15: the assign form, one queue name, overrides in the queue, the engine's view ---------
+
+OUTRANKED_PERMIT = {
+    "actor": DEMO["actor"],
+    "action": "access_customer_data",
+    "context": {"purpose": "support_ticket", "data_sensitivity": "critical"},
+}
+REVEAL = re.compile(r'<details class="reveal">.*?</details>', re.S)
+
+
+def test_the_assign_form_starts_with_no_reviewer_chosen(escalated, officer, reviewer, as_user):
+    client = as_user(officer)
+    url = reverse("escalations:detail", args=[escalated.escalation.pk])
+    select = re.search(
+        r'<select name="reviewer".*?</select>', client.get(url).content.decode(), re.S
+    )
+    assert select is not None
+    options = re.findall(r"<option[^>]*>[^<]*</option>", select.group(0))
+    assert options[0] == '<option value="" selected>Choose a reviewer…</option>'
+    assert all("selected" not in option for option in options[1:])
+    before = snapshot()
+    response = client.post(reverse("escalations:assign", args=[escalated.escalation.pk]), {})
+    assert response.status_code == 400
+    assert b"Choose a reviewer." in response.content
+    assert snapshot() == before
+
+
+def test_every_page_calls_the_queue_by_one_name(escalated, officer, as_user):
+    client = as_user(officer)
+    for url in [*pages(escalated), "/"]:
+        text = client.get(url).content.decode()
+        assert "Review queue" not in text, url
+        assert "Oversight queue" in text, url
+
+
+def test_an_overridden_escalation_shows_its_real_state_in_the_queue(escalated, officer, as_user):
+    client = as_user(officer)
+    done = client.post(
+        reverse("escalations:override", args=[escalated.decision.pk]),
+        {"override_type": "risk_accepted", "outcome": "allowed", "justification": JUSTIFICATION},
+    )
+    assert done.status_code == 302
+    queue = client.get(reverse("escalations:queue")).content.decode()
+    row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*issue_refund.*?</tr>", queue, re.S).group(0)
+    assert "Overridden: allowed" in row
+    assert '<span class="badge pending">Pending</span>' not in row
+    detail = client.get(reverse("escalations:detail", args=[escalated.escalation.pk]))
+    assert "Overridden: allowed" in detail.content.decode()
+    assert "An override already decides this request" in detail.content.decode()
+
+
+def test_the_rules_list_hides_the_permit_rule_behind_the_engine_reveal(
+    agent, escalated, officer, as_user
+):
+    answer = decide(agent, OUTRANKED_PERMIT)
+    assert answer["outcome"] == "escalated"
+    assert "permit_outranked" in {reason["effect"] for reason in answer["reasons"]}
+    page = as_user(officer).get(reverse("escalations:detail", args=[answer["escalation_id"]]))
+    text = page.content.decode()
+    (reveal,) = REVEAL.findall(text)
+    outside = REVEAL.sub("", text)
+    assert "cs-escalate-critical-records" in outside
+    assert "cs-access-for-ticket" not in outside
+    assert "permit" not in re.search(r'<ol class="reasons">.*?</ol>', outside, re.S).group(0)
+    assert "cs-access-for-ticket" in reveal
+    assert "would have <strong>allowed</strong>" in reveal

@@ -25,5 +25,17 @@ class Command(BaseCommand):
         if device is None:
             raise CommandError(f"No TOTP device for {username!r}; run `manage.py seed_demo`.")
         code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+        now = time.time()
+        seconds_left = device.step - int(now) % device.step
         self.stdout.write(f"{code:0{device.digits}d}")
-        self.stderr.write(f"valid for about {device.step - int(time.time()) % device.step} s more")
+        if device.last_t >= int((now - device.t0) // device.step):
+            # django-otp accepts each code once (its time step is remembered in last_t).
+            self.stderr.write(
+                f"this code was already used to sign in and will be refused: wait for the next "
+                f"code in {seconds_left} s, then run demo_totp again"
+            )
+        else:
+            self.stderr.write(
+                f"valid for about {seconds_left} s more, and only once: to sign in again, wait "
+                f"for the next code"
+            )
