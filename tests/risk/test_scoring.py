@@ -192,3 +192,29 @@ def test_assess_rejects_bad_input_and_writes_nothing(agent_client, body):
     response = agent_client("decide").post("/risks/assess", body, format="json")
     assert response.status_code == 400
     assert RiskAssessment.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({}, "non_field_errors", id="empty_case"),
+        pytest.param({"risk_level": 5}, "non_field_errors", id="no_subject_case"),
+        pytest.param({"dimensions": {"security": 90}}, "non_field_errors", id="dims_only_case"),
+        pytest.param({"actor": "ai_agent:x"}, "non_field_errors", id="no_source_case"),
+        pytest.param(
+            {"action": "read", "data_classes": ["no_such_class"]},
+            "non_field_errors",
+            id="nothing_scored_case",
+        ),
+    ],
+)
+def test_assess_without_subject_or_source_is_a_400_and_writes_nothing(agent_client, body, field):
+    # Issue 15 §4: these answered 500 (the model refused an empty subject or empty dimensions).
+    response = agent_client("decide").post("/risks/assess", body, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] in {"validation_error", "invalid_input"}
+    assert error["message"]
+    assert field in error["details"]
+    assert RiskAssessment.objects.count() == 0
