@@ -127,3 +127,13 @@ def demo_policy(db):
 def agent(agent_client, demo_policy):
     """An agent with ``decide`` and ``ledger:read``, the demo policy active."""
     return agent_client("decide", "ledger:read")
+
+
+def pytest_runtest_setup(item):
+    """``@pytest.mark.postgres`` tests run only on the PostgreSQL pass of ``.ci/run``."""
+    if item.get_closest_marker("postgres") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (runs in the second pass of .ci/run)")

@@ -401,6 +401,13 @@ BAD_DOCUMENTS = [
      "terms[0].metadata.risk.privacy", "0 to 100"),
     ("nan_in_metadata", native(metadata={"score": float("nan")}), "metadata.score", "finite"),
     ("non_json_metadata", native(metadata={"when": {1, 2}}), "metadata.when", "not a JSON"),
+    ("nul_in_name", native(name="a\u0000b"), "name", "NUL"),
+    ("nul_in_condition_value",
+     native(relations=[condition(field="a", op="in", value=["x", "\u0000"])]),
+     "relations[0].conditions[0].value[1]", "NUL"),
+    ("nul_in_metadata_key", native(metadata={"a\u0000b": 1}), "metadata.a\\u0000b", "NUL"),
+    ("nul_in_legacy_section", {**copy.deepcopy(SHORT_FORM), "constraints": ["\u0000"]},
+     "constraints[0]", "NUL"),
     ("legacy_implies", {**copy.deepcopy(LONG_FORM), "relations": [
         {"relation_id": "x", "relation_type": "implies", "source": "actor:user",
          "target": "action:read"}]}, "relations[0].relation_type", "not supported"),

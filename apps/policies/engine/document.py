@@ -102,7 +102,7 @@ import yaml
 
 from .conditions import OPS, SET_OPS, validate_condition_literal, validate_field
 from .glob import is_glob
-from .jsonvalues import EMPTY_MAPPING, freeze, gc_paused, json_problem, thaw
+from .jsonvalues import EMPTY_MAPPING, freeze, gc_paused, json_problem, nul_paths, thaw
 
 MODES = ("strict", "permissive", "paranoid")
 RELATION_TYPES = ("permits", "forbids", "escalates", "requires")
@@ -474,6 +474,8 @@ class _Parser:
     # -- top level ---------------------------------------------------------------------------
 
     def parse(self, document: Mapping[str, Any]) -> Policy | None:
+        for path in nul_paths(document):
+            self.fail(path, "must not contain the NUL character (\\u0000)")
         for key in document:
             if not isinstance(key, str):
                 self.fail("", f"keys must be strings, got {key!r}")
