@@ -262,3 +262,30 @@ def test_postgresql_refuses_nul_which_is_why_the_loader_does():
         )
     assert PolicyVersion.objects.count() == 0
     assert LedgerEntry.objects.count() == 0
+
+
+def test_original_short_form_without_justifications_loads_and_decides(writer, agent_client):
+    # Issue 15 §4 / issue 3's acceptance check, from outside: refused with a 400 before.
+    document = {
+        "name": "Support desk",
+        "version": "1.0",
+        "mode": "strict",
+        "terms": [
+            {"id": "actor:ai_agent:*", "type": "actor", "name": "Any AI agent"},
+            {"id": "action:read_ticket", "type": "action", "name": "Read a ticket"},
+        ],
+        "relations": [
+            {"type": "permits", "subject": "actor:ai_agent:*", "action": "action:read_ticket"}
+        ],
+    }
+    response = writer.post("/policies/load", {"policy": document, "activate": True}, format="json")
+    assert response.status_code == 201, response.json()
+    stored = writer.get(f"/policies/{response.json()['policy_id']}").json()["document"]
+    assert stored["relations"][0]["justification"] == "permits ai_agent:* → read_ticket"
+    body = (
+        agent_client("decide")
+        .post("/decide", {"actor": "ai_agent:support", "action": "read_ticket"}, format="json")
+        .json()
+    )
+    assert body["outcome"] == "allowed"
+    assert body["reason"] == "permits ai_agent:* → read_ticket"
