@@ -153,3 +153,13 @@ def as_user():
         return verify_session(Client(enforce_csrf_checks=csrf), user)
 
     return _client
+
+
+def pytest_runtest_setup(item):
+    """``@pytest.mark.postgres`` tests run only on the PostgreSQL pass of ``.ci/run``."""
+    if item.get_closest_marker("postgres") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (runs in the second pass of .ci/run)")

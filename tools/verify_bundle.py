@@ -772,6 +772,8 @@ ERROR_PRECEDENCE = (
     "broken_link",
     "root_mismatch",
     "truncated",
+    "stored_leaf_mismatch",
+    "stored_node_mismatch",
     "bad_signature",
     "malformed_checkpoint",
     "wrong_origin",
@@ -822,6 +824,7 @@ class ChainVerifier:
         origin: str | None = None,
         capture_leaves: Iterable[int] = (),
         payload_as_text: bool = False,
+        keep_leaves: bool = False,
     ) -> None:
         """Prepare verification against ``checkpoints`` (from ``check_checkpoint``).
 
@@ -830,6 +833,11 @@ class ChainVerifier:
         so that inclusion proofs can be tied to actual entries. With ``payload_as_text``, tuple
         entries carry the payload as its stored canonical JSON text (the server's own rows): the
         canonical bytes are then assembled around it instead of parsing and re-encoding it.
+        With ``keep_leaves``, each ``feed_many`` call leaves the leaf hashes it computed in
+        ``batch_leaves`` (one per verified entry, in order) and adds every perfect subtree the
+        entries completed to ``completed`` as ``(level, index, hash)``, for the caller to compare
+        with what it has stored and then clear: the server checks its stored leaf hashes and
+        Merkle nodes this way (``apps.ledger.selectors.ledger_verify``).
         """
         self._range = CompactRange()
         self._last_hash = GENESIS_PREV_HASH
@@ -837,6 +845,9 @@ class ChainVerifier:
         self._chain_failed = False
         self._capture = frozenset(capture_leaves)
         self._payload_as_text = payload_as_text
+        self._keep_leaves = keep_leaves
+        self.batch_leaves: list[bytes] = []
+        self.completed: list[tuple[int, int, bytes]] = []
         self.leaf_hashes: dict[int, bytes] = {}
         #: One summary per checkpoint given, in input order (shown in the report).
         self.checkpoints: list[dict[str, Any]] = []
@@ -955,6 +966,10 @@ class ChainVerifier:
         sha256 = _sha256
         as_text = self._payload_as_text
         plain = _PLAIN_STRING.fullmatch
+        keep = self._keep_leaves
+        self.batch_leaves = []
+        kept = self.batch_leaves.append
+        completed = self.completed
         for entry in entries:
             try:
                 if type(entry) is tuple:
@@ -1026,7 +1041,11 @@ class ChainVerifier:
                 )
                 break
             leaf = sha256(LEAF_PREFIX + data).digest()
-            append(leaf)
+            if keep:
+                kept(leaf)
+                append(leaf, completed)
+            else:
+                append(leaf)
             if capture and seq in capture:
                 self.leaf_hashes[seq] = leaf
             previous = stored

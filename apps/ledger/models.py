@@ -70,6 +70,8 @@ class MerkleNode(models.Model):
 
     Only levels >= ``merkle.STORED_MIN_LEVEL`` are stored; lower levels are folded from leaf hashes
     on demand, so a proof reads a few hundred leaf hashes and a dozen nodes instead of scanning.
+    Proofs are served from these rows, so they are append-only like the entries (migration 0006)
+    and ``selectors.ledger_verify`` recomputes each one from the entries.
     """
 
     level = models.PositiveSmallIntegerField()

@@ -7,14 +7,16 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from apps.core.exceptions import InvalidInput, NotFound
-from apps.ledger import notes, tree
+from apps.ledger import merkle, notes, tree
 from apps.ledger.keys import load_public
-from apps.ledger.models import ChainHead, Checkpoint, LedgerEntry, SigningKey
+from apps.ledger.models import ChainHead, Checkpoint, LedgerEntry, MerkleNode, SigningKey
 from tools.verify_bundle import ChainVerifier, check_checkpoint, parse_note_key
 
 VERIFY_BATCH = 5000
+MAX_STORED_ERRORS = 20  # a wholly corrupted tree table must not make the report unbounded
 
 
 def ledger_size() -> int:
@@ -98,29 +100,128 @@ def checkpoint_verifier_keys():
 
 
 def ledger_verify() -> dict[str, Any]:
-    """Recompute every hash and link, and the tree against every stored signed checkpoint.
+    """Recompute every hash and link, the tree against every stored signed checkpoint, and what
+    proofs are served from: each stored ``leaf_hash`` and each stored Merkle node.
 
-    Streams rows in batches (bounded memory). The report names the first bad ``seq`` and the kind of
-    failure (``hash_mismatch, broken_link, gap, truncated, root_mismatch, bad_signature`` …).
+    Streams rows in batches (bounded memory: one batch of entries and the nodes it completes).
+    The report names the first bad ``seq`` and the kind of failure (``hash_mismatch,
+    broken_link, gap, truncated, root_mismatch, bad_signature, stored_leaf_mismatch,
+    stored_node_mismatch`` …).
     """
     keys = checkpoint_verifier_keys()
     checks = [
         check_checkpoint(note, keys) for note in Checkpoint.objects.values_list("note", flat=True)
     ]
     # Rows carry the payload as its stored canonical text: no parse and re-encode per entry.
-    verifier = ChainVerifier(checks, origin=settings.LEXECON_ORIGIN, payload_as_text=True)
+    verifier = ChainVerifier(
+        checks, origin=settings.LEXECON_ORIGIN, payload_as_text=True, keep_leaves=True
+    )
+    stored = _StoredTreeCheck()
     last = -1
     rows = LedgerEntry.objects.order_by("seq").values_list(
-        "seq", "entry_type", "timestamp", "payload", "prev_hash", "entry_hash"
+        "seq", "entry_type", "timestamp", "payload", "prev_hash", "entry_hash", "leaf_hash"
     )
+    intact = True
     while True:
         batch = list(rows.filter(seq__gt=last)[:VERIFY_BATCH])
         if not batch:
             break
         last = batch[-1][0]
-        if not verifier.feed_many(batch):
+        intact = verifier.feed_many([row[:6] for row in batch])
+        stored.check_leaves(batch, verifier.batch_leaves)
+        stored.check_nodes(verifier.completed)
+        verifier.completed.clear()
+        if not intact:
             break
-    return verifier.finish()
+    if intact:
+        stored.check_no_other_nodes(verifier.size)
+    return verifier.finish(extra_errors=stored.errors)
+
+
+class _StoredTreeCheck:
+    """Compares the stored leaf hashes and Merkle nodes with those recomputed from the entries.
+
+    Proofs are served from these (``tree.DatabaseProvider``), not from the entries, so a changed
+    node or leaf hash would change what an auditor is served while the chain stays intact.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, Any]] = []
+        self.nodes_checked = 0
+
+    def _add(self, error: dict[str, Any]) -> None:
+        if len(self.errors) < MAX_STORED_ERRORS:
+            self.errors.append(error)
+
+    def check_leaves(self, rows: list[tuple], computed: list[bytes]) -> None:
+        """``computed`` has one leaf per verified row (fewer when the chain failed in this batch)."""
+        for row, leaf in zip(rows, computed, strict=False):
+            if bytes(row[6]) != leaf:
+                self._add(
+                    {
+                        "code": "stored_leaf_mismatch",
+                        "seq": row[0],
+                        "message": f"entry {row[0]}: the stored leaf_hash differs from the hash "
+                        "of the entry, so proofs served for it are wrong",
+                        "stored_hash": bytes(row[6]).hex(),
+                        "computed_hash": leaf.hex(),
+                    }
+                )
+
+    def check_nodes(self, completed: list[tuple[int, int, bytes]]) -> None:
+        """Compare the stored nodes among the perfect subtrees ``completed`` by the last batch."""
+        wanted = {
+            (level, index): value
+            for level, index, value in completed
+            if level >= merkle.STORED_MIN_LEVEL
+        }
+        if not wanted:
+            return
+        spans: dict[int, list[int]] = {}
+        for level, index in wanted:
+            low, high = spans.setdefault(level, [index, index])
+            spans[level] = [min(low, index), max(high, index)]
+        query = Q()
+        for level, (low, high) in spans.items():
+            query |= Q(level=level, index__gte=low, index__lte=high)
+        found = MerkleNode.objects.filter(query).order_by("level", "index")
+        for level, index, value in found.values_list("level", "index", "hash"):
+            expected = wanted.get((level, index))
+            if expected is None:  # inside a span but not completed by this batch
+                continue
+            self.nodes_checked += 1
+            if bytes(value) != expected:
+                self._node_error(level, index, bytes(value), expected)
+
+    def check_no_other_nodes(self, size: int) -> None:
+        """Every stored node was compared, unless some lie outside the complete subtrees."""
+        if MerkleNode.objects.count() == self.nodes_checked:
+            return
+        nodes = MerkleNode.objects.order_by("level", "index").values_list("level", "index", "hash")
+        for level, index, value in nodes.iterator(chunk_size=VERIFY_BATCH):
+            if level < merkle.STORED_MIN_LEVEL or (index + 1) << level > size:
+                self._node_error(level, index, bytes(value), None)
+
+    def _node_error(self, level: int, index: int, value: bytes, computed: bytes | None) -> None:
+        leaves = [index << level, (index + 1) << level]
+        where = f"stored Merkle node L{level}#{index} (entries [{leaves[0]}, {leaves[1]}))"
+        problem = (
+            "differs from the hash recomputed from the entries"
+            if computed is not None
+            else "is not a complete subtree of the ledger's stored levels"
+        )
+        self._add(
+            {
+                "code": "stored_node_mismatch",
+                "seq": None,
+                "message": f"{where} {problem}, so proofs served through it are wrong",
+                "level": level,
+                "index": index,
+                "leaves": leaves,
+                "stored_hash": value.hex(),
+                "computed_hash": computed.hex() if computed is not None else None,
+            }
+        )
 
 
 # --- Proofs -------------------------------------------------------------------------------------------

@@ -1,16 +1,24 @@
 """Six-dimension risk scoring (DESIGN §9) — pure functions, no database.
 
 Score = weighted mean of the dimensions present (weights below), each 0-100. Levels: critical >= 80,
-high >= 60, medium >= 30, else low. Where a request's dimensions come from (docs/risk.md):
+high >= 60, medium >= 30, else low. Where a request's dimensions come from (docs/api.md, "Risk"):
 
 1. policy term metadata — any matched actor/action/resource/data term may carry
    ``metadata.risk = {"privacy": 70, ...}`` (a deployment's own, audited configuration);
 2. data-class sensitivity — ``DATA_CLASS_DIMENSIONS`` below (a term's metadata wins over it);
 3. the original Lexecon ``risk_level`` 1-5 → security and operational ``RISK_LEVEL_VALUES``;
 4. ``context.data_sensitivity`` (low/medium/high/critical) → privacy ``SENSITIVITY_VALUES``;
-5. dimensions the caller supplies — they can raise a dimension, never lower one.
+5. dimensions the caller supplies in ``risk_dimensions``.
 
 Every source only raises: a dimension is the maximum any source gives it.
+
+Sources 1-2 classify what the request touches (the *base*); sources 3-5 are the caller's *hints*, and a
+hint may only raise the score, never lower it. Raising a dimension can only raise a weighted mean, but
+adding one the base does not name could dilute it (``{"financial": 0}`` would pull 87.78 down to
+79.0, under the escalation threshold). So a dimension only hints name is shown, yet counts toward the
+score only when counting it raises the score: the score is the highest weighted mean over the base's
+dimensions plus any choice of hint-only dimensions (``_best_mean``). With no base dimension at all (a
+standalone assessment from hints alone) the score is the plain weighted mean of the hints.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ class RiskScore:
     level: str
     dimensions: dict[str, float]
     sources: dict[str, list[str]]
+    counted: tuple[str, ...] = ()  # the dimensions the score is the weighted mean of
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +89,33 @@ def score_dimensions(dimensions: Mapping[str, float]) -> tuple[float, str]:
     return score, level_for(score)
 
 
+def _best_mean(
+    dimensions: Mapping[str, float], base: Iterable[str]
+) -> tuple[float, tuple[str, ...]]:
+    """Highest weighted mean over the ``base`` dimensions plus any subset of the others, and that set.
+
+    The best subset holds exactly the optional dimensions above the resulting mean, so taking them
+    in descending order while each one raises the mean finds it (ties by name, for determinism).
+    Unrounded, so the caller rounds once.
+    """
+    chosen = [name for name in dimensions if name in base]
+    weight = sum(WEIGHTS[name] for name in chosen)
+    total = sum(WEIGHTS[name] * dimensions[name] for name in chosen)
+    optional = sorted(
+        (name for name in dimensions if name not in base),
+        key=lambda name: (-dimensions[name], name),
+    )
+    for name in optional:
+        if weight and dimensions[name] * weight <= total:  # would not raise the mean
+            break
+        chosen.append(name)
+        weight += WEIGHTS[name]
+        total += WEIGHTS[name] * dimensions[name]
+    if not weight:
+        return 0.0, ()
+    return total / weight, tuple(sorted(chosen))
+
+
 def _clamp(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -96,7 +132,11 @@ def assess(
     context: Mapping[str, Any] | None = None,
     caller_dimensions: Mapping[str, Any] | None = None,
 ) -> RiskScore:
-    """Combine every source (each can only raise a dimension) and score the result."""
+    """Combine every source (each can only raise a dimension) and score the result.
+
+    Hints (``risk_level``, ``context.data_sensitivity``, ``caller_dimensions``) never lower the score
+    below what ``term_metadata`` and ``data_classes`` alone give (module docstring).
+    """
     dimensions: dict[str, float] = {}
     sources: dict[str, list[str]] = {}
 
@@ -118,6 +158,7 @@ def assess(
         if isinstance(risk, Mapping):
             for name, value in risk.items():
                 raise_to(str(name), value, "policy_term")
+    base = set(dimensions)
     if isinstance(risk_level, int) and risk_level in RISK_LEVEL_VALUES:
         for name in ("security", "operational"):
             raise_to(name, RISK_LEVEL_VALUES[risk_level], "risk_level")
@@ -126,5 +167,11 @@ def assess(
         raise_to("privacy", SENSITIVITY_VALUES[sensitivity.lower()], "data_sensitivity")
     for name, value in (caller_dimensions or {}).items():
         raise_to(str(name), value, "caller")
-    score, level = score_dimensions(dimensions)
-    return RiskScore(score, level, dimensions, sources)
+    if base:
+        mean, counted = _best_mean(dimensions, base)
+        score = round(mean, 2)
+        level = level_for(score)
+    else:  # hints are the only source: their plain weighted mean
+        score, level = score_dimensions(dimensions)
+        counted = tuple(sorted(dimensions))
+    return RiskScore(score, level, dimensions, sources, counted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.core.exceptions import InvalidInput
 from apps.risk import scoring
 from apps.risk.models import RiskAssessment
 
@@ -18,12 +19,22 @@ def risk_assessment_create(
     context: dict[str, Any] | None = None,
     subject: dict[str, Any] | None = None,
 ) -> RiskAssessment:
+    """Score one standalone assessment and store it; refuse one that names no subject or scores nothing."""
+    if not subject:
+        message = "Say what is assessed: actor, action or data_classes."
+        raise InvalidInput(message, details={"non_field_errors": [message]})
     result = scoring.assess(
         data_classes=data_classes or [],
         risk_level=risk_level,
         context=context or {},
         caller_dimensions=dimensions or {},
     )
+    if not result.dimensions:
+        message = (
+            "Nothing here gives a risk dimension (unknown data classes or sensitivity?): "
+            f"give dimensions from {list(scoring.DIMENSIONS)}, a known data class or a risk_level."
+        )
+        raise InvalidInput(message, details={"non_field_errors": [message]})
     assessment = RiskAssessment(
         score=result.score,
         level=result.level,

@@ -263,3 +263,25 @@ def test_wrong_master_key_is_503_and_writes_nothing(agent, settings):
     assert "master key" in response.json()["error"]["message"]
     assert Decision.objects.count() == 0
     assert LedgerEntry.objects.count() == entries
+
+
+def test_caller_dimension_cannot_dilute_the_score_below_escalation(agent):
+    # Issue 15 §4: a caller-only dimension at 0 used to join the mean and pull 87.78 down to 79.0
+    # (below the threshold of 80): allowed, token issued, no human asked.
+    asked = {
+        "actor": "ai_agent:customer_service",
+        "action": "read_ticket",
+        "data_classes": ["phi"],
+        "risk_level": 5,
+    }
+    plain = decide(agent, asked).json()
+    assert plain["outcome"] == "escalated"
+    assert plain["risk"]["score"] == 87.78
+    diluted = decide(agent, {**asked, "risk_dimensions": {"financial": 0}}).json()
+    assert diluted["outcome"] == "escalated"
+    assert diluted["capability_token"] is None
+    assert diluted["risk"]["score"] == plain["risk"]["score"]
+    for name, value in plain["risk"]["dimensions"].items():
+        assert diluted["risk"]["dimensions"][name] >= value
+    assert not Decision.objects.filter(outcome="allowed").exists()
+    assert not Decision.objects.exclude(token_jti=None).exists()

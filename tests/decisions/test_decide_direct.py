@@ -258,3 +258,16 @@ def test_staff_session_calls_still_pass_csrf_and_otp(verified_client, demo_polic
     assert response.status_code == 403
     assert "CSRF" in json.loads(response.content)["error"]["message"]
     assert Decision.objects.count() == 0
+
+
+def test_staff_session_on_the_agent_only_route_is_told_what_is_needed(verified_client, demo_policy):
+    """The mirror of the staff-only case (issue 15 §4): say who may call /decide."""
+    officer = verified_client("compliance_officer")
+    entries = LedgerEntry.objects.count()
+    response = officer.post("/decide", GOOD, content_type="application/json")
+    assert response.status_code == 403
+    assert json.loads(response.content)["error"]["message"] == (
+        "This route is for agent keys with the scope 'decide'; staff sessions cannot use it."
+    )
+    assert Decision.objects.count() == 0
+    assert LedgerEntry.objects.count() == entries

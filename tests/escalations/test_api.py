@@ -122,6 +122,26 @@ def test_agent_may_only_create_escalations(escalated, agent_client):
     assert snapshot() == before
 
 
+def test_agent_on_a_staff_only_route_is_told_what_is_needed(escalated, agent_client):
+    # Issue 15 §4: the message read "The agent key lacks the scope None."
+    agent = agent_client("decide", "ledger:read")
+    before = snapshot()
+    listing = agent.get("/escalations")
+    resolve = post(
+        agent,
+        f"/escalations/{escalated.escalation.pk}/resolve",
+        {"outcome": "approved", "note": NOTE},
+    )
+    for response, permission in ((listing, "view_dashboard"), (resolve, "resolve_escalation")):
+        assert response.status_code == 403
+        error = response.json()["error"]
+        assert error["code"] == "permission_denied"
+        assert error["message"] == (
+            f"This route is for staff with the {permission} permission; agent keys cannot use it."
+        )
+    assert snapshot() == before
+
+
 def test_agent_without_decide_scope_cannot_create(escalated, agent_client):
     reader = agent_client("ledger:read")
     response = post(

@@ -10,9 +10,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DataError, transaction
 
+from apps.core.exceptions import InvalidInput
 from apps.ledger.models import LedgerEntry
-from apps.policies import selectors
+from apps.policies import selectors, services
 from apps.policies.models import PolicyActivation, PolicyVersion
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +194,98 @@ def test_admin_compare_page(verified_client, writer):
     page = client.get(f"/admin/policies/policyversion/compare/{a['policy_id']}/{b['policy_id']}/")
     assert page.status_code == 200
     assert b"diff_add" in page.content or b"diff_chg" in page.content
+
+
+def _with_nul(document: dict, where: str) -> dict:
+    """The demo-sized example with one NUL planted at ``where``."""
+    nul = "a\u0000b"
+    if where == "name":
+        document["name"] = nul
+    elif where == "term_description":
+        document["terms"][0]["description"] = nul
+    elif where == "metadata_value":
+        document["metadata"] = {"owner": nul}
+    elif where == "metadata_key":
+        document["metadata"] = {nul: "x"}
+    elif where == "justification":
+        document["relations"][0]["justification"] = nul
+    elif where == "condition_value":
+        document["relations"][0]["conditions"] = [{"field": "purpose", "op": "eq", "value": nul}]
+    elif where == "legacy_section":
+        document["constraints"] = [{"name": nul}]
+    return document
+
+
+NUL_PLACES = [
+    "name",
+    "term_description",
+    "metadata_value",
+    "metadata_key",
+    "justification",
+    "condition_value",
+    "legacy_section",
+]
+
+
+@pytest.mark.parametrize("where", NUL_PLACES)
+def test_nul_anywhere_in_the_document_is_a_400_and_writes_nothing(writer, where):
+    # Issue 15 §4: PostgreSQL refuses NUL in text and jsonb, so this was a 500 there; SQLite
+    # stored it. One rule on both engines: a policy string never contains NUL.
+    document = _with_nul(example("customer_service.json"), where)
+    response = writer.post("/policies/load", {"policy": document}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert any("NUL" in item["message"] for item in error["details"]["errors"])
+    assert PolicyVersion.objects.count() == 0
+    assert LedgerEntry.objects.count() == 0
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_nul_which_is_why_the_loader_does():
+    """The engine difference behind the rule above (PostgreSQL pass only)."""
+    version = PolicyVersion(
+        version_hash="0" * 64,
+        name="n",
+        version="1",
+        mode="strict",
+        document={"name": "a\u0000b"},
+        source={},
+        relation_count=0,
+        loaded_by="test",
+    )
+    with pytest.raises(DataError), transaction.atomic():
+        version.save()
+    with pytest.raises(InvalidInput):
+        services.policy_load(
+            document=_with_nul(example("customer_service.json"), "name"), loaded_by="test"
+        )
+    assert PolicyVersion.objects.count() == 0
+    assert LedgerEntry.objects.count() == 0
+
+
+def test_original_short_form_without_justifications_loads_and_decides(writer, agent_client):
+    # Issue 15 §4 / issue 3's acceptance check, from outside: refused with a 400 before.
+    document = {
+        "name": "Support desk",
+        "version": "1.0",
+        "mode": "strict",
+        "terms": [
+            {"id": "actor:ai_agent:*", "type": "actor", "name": "Any AI agent"},
+            {"id": "action:read_ticket", "type": "action", "name": "Read a ticket"},
+        ],
+        "relations": [
+            {"type": "permits", "subject": "actor:ai_agent:*", "action": "action:read_ticket"}
+        ],
+    }
+    response = writer.post("/policies/load", {"policy": document, "activate": True}, format="json")
+    assert response.status_code == 201, response.json()
+    stored = writer.get(f"/policies/{response.json()['policy_id']}").json()["document"]
+    assert stored["relations"][0]["justification"] == "permits ai_agent:* → read_ticket"
+    body = (
+        agent_client("decide")
+        .post("/decide", {"actor": "ai_agent:support", "action": "read_ticket"}, format="json")
+        .json()
+    )
+    assert body["outcome"] == "allowed"
+    assert body["reason"] == "permits ai_agent:* → read_ticket"

@@ -176,6 +176,67 @@ def test_long_form_loads_with_ids_and_lifted_metadata():
     assert dict(policy.terms_by_id["actor:analyst"].metadata) == {"risk": {"security": 20}}
 
 
+# The original's short form as its users write it: no legacy marker at all (so it reads as a
+# native document) and no justification on any relation (the original treats it as optional).
+SHORT_FORM_WITHOUT_JUSTIFICATIONS: dict[str, Any] = {
+    "name": "Support desk",
+    "version": "1.0",
+    "mode": "strict",
+    "terms": [
+        {"id": "actor:ai_agent:*", "type": "actor", "name": "Any AI agent"},
+        {"id": "action:read_ticket", "type": "action", "name": "Read a ticket"},
+        {"id": "action:close_account", "type": "action", "name": "Close an account"},
+        {"id": "action:issue_refund", "type": "action", "name": "Issue a refund"},
+        {"id": "action:export", "type": "action", "name": "Export"},
+        {"id": "data:pii", "type": "data_class", "name": "Personal data"},
+        {"id": "resource:crm/*", "type": "resource", "name": "CRM records"},
+    ],
+    "relations": [
+        {"type": "permits", "subject": "actor:ai_agent:*", "action": "action:read_ticket"},
+        {"type": "escalates", "subject": "actor:ai_agent:*", "action": "action:close_account"},
+        {"type": "forbids", "subject": "actor:ai_agent:*", "action": "action:export",
+         "object": "data:pii"},
+        {"type": "forbids", "subject": "actor:ai_agent:*", "action": "action:export",
+         "object": "resource:crm/*"},
+        {"type": "requires", "subject": "actor:ai_agent:*", "action": "action:issue_refund",
+         "conditions": [{"field": "amount", "op": "lte", "value": 500},
+                        {"field": "currency", "op": "in", "value": ["EUR", "USD"]}]},
+    ],
+}  # fmt: skip
+
+
+def test_short_form_without_justifications_loads_with_generated_reasons():
+    # Issue 15 §4: this was refused ("relations[0].justification is required").
+    policy = parse_policy(copy.deepcopy(SHORT_FORM_WITHOUT_JUSTIFICATIONS))
+    assert policy.dialect == "native"
+    reasons = sorted(relation.justification for relation in policy.relations)
+    assert reasons == [
+        "escalates ai_agent:* → close_account",
+        "forbids ai_agent:* → export on data class pii",
+        "forbids ai_agent:* → export on resource crm/*",
+        "permits ai_agent:* → read_ticket",
+        'requires ai_agent:* → issue_refund when amount ≤ 500 and currency in ["EUR","USD"]',
+    ]
+    doc = copy.deepcopy(SHORT_FORM_WITHOUT_JUSTIFICATIONS)
+    read = decide(doc, actor="ai_agent:support", action="read_ticket")
+    assert read.outcome == "allowed"
+    assert read.reason == "permits ai_agent:* → read_ticket"
+    refund = decide(
+        doc, actor="ai_agent:x", action="issue_refund", context={"amount": 20, "currency": "EUR"}
+    )
+    assert refund.outcome == "allowed"
+    assert refund.reason.startswith("requires ai_agent:* → issue_refund when amount ≤ 500")
+
+
+def test_generated_reason_is_part_of_the_hash_and_an_explicit_one_wins():
+    doc = copy.deepcopy(SHORT_FORM_WITHOUT_JUSTIFICATIONS)
+    written = copy.deepcopy(doc)
+    written["relations"][0]["justification"] = "permits ai_agent:* → read_ticket"
+    assert policy_hash(doc) == policy_hash(written)  # the generated text is the normalised form
+    written["relations"][0]["justification"] = "Reading tickets is the job"
+    assert policy_hash(doc) != policy_hash(written)
+
+
 def test_long_form_decisions():
     doc = copy.deepcopy(LONG_FORM)
     assert decide(doc, actor="analyst", action="summarise").outcome == "allowed"
@@ -352,8 +413,8 @@ BAD_DOCUMENTS = [
      "relations[0].subject", "is a action term"),
     ("object_must_be_data_or_resource", native(relations=[relation(object="actor:agent")]),
      "relations[0].object", "is a actor term"),
-    ("missing_justification", native(relations=[relation(justification=None)]),
-     "relations[0].justification", "required"),
+    ("empty_justification", native(relations=[relation(justification=" ")]),
+     "relations[0].justification", "non-empty"),
     ("requires_without_conditions", native(relations=[relation(type="requires")]),
      "relations[0].conditions", "at least one condition"),
     ("unknown_relation_key", native(relations=[relation(conditons=[])]),
@@ -401,6 +462,13 @@ BAD_DOCUMENTS = [
      "terms[0].metadata.risk.privacy", "0 to 100"),
     ("nan_in_metadata", native(metadata={"score": float("nan")}), "metadata.score", "finite"),
     ("non_json_metadata", native(metadata={"when": {1, 2}}), "metadata.when", "not a JSON"),
+    ("nul_in_name", native(name="a\u0000b"), "name", "NUL"),
+    ("nul_in_condition_value",
+     native(relations=[condition(field="a", op="in", value=["x", "\u0000"])]),
+     "relations[0].conditions[0].value[1]", "NUL"),
+    ("nul_in_metadata_key", native(metadata={"a\u0000b": 1}), "metadata.a\\u0000b", "NUL"),
+    ("nul_in_legacy_section", {**copy.deepcopy(SHORT_FORM), "constraints": ["\u0000"]},
+     "constraints[0]", "NUL"),
     ("legacy_implies", {**copy.deepcopy(LONG_FORM), "relations": [
         {"relation_id": "x", "relation_type": "implies", "source": "actor:user",
          "target": "action:read"}]}, "relations[0].relation_type", "not supported"),

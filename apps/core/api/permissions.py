@@ -48,10 +48,33 @@ class ScopeOrPermission(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         if is_agent(request):
-            self.message = f"The agent key lacks the scope {self.scope!r}."
+            self.message = self._agent_message()
             return self.scope is not None and request.user.has_scope(self.scope)
         if is_verified_staff(request):
-            self.message = "Your role does not grant this action."
+            self.message = self._staff_message()
             return self.perm is not None and request.user.has_perm(self.perm)
         self.message = IsVerifiedPrincipal.message
         return False
+
+    # The 403 message says what would have been admitted, so the caller knows whom to ask.
+
+    def _agent_message(self) -> str:
+        if self.scope is None:
+            return (
+                f"This route is for staff with the {_codename(self.perm)} permission; "
+                "agent keys cannot use it."
+            )
+        return f"The agent key lacks the scope {self.scope!r}."
+
+    def _staff_message(self) -> str:
+        if self.perm is None:
+            return (
+                f"This route is for agent keys with the scope {self.scope!r}; "
+                "staff sessions cannot use it."
+            )
+        return f"Your role does not grant the {_codename(self.perm)} permission this needs."
+
+
+def _codename(perm: str | None) -> str:
+    """``accounts.view_dashboard`` → ``view_dashboard`` (the name the role pages show)."""
+    return (perm or "").rpartition(".")[2]

@@ -19,11 +19,15 @@ Native document (what :meth:`Policy.to_document` emits and new policies should b
          "action": "action:access_customer_data",   # a defined action term
          "object": "data:pii",                # optional: a defined data_class or resource term
          "conditions": [{"field": "purpose", "op": "eq", "value": "support_ticket"}],
-         "justification": "Support staff may read tickets",   # required reason text
+         "justification": "Support staff may read tickets",   # optional reason text (below)
          "controls": ["SOC2:CC6.1"],          # optional framework control ids
          "metadata": {}}                      # optional JSON object
       ]
     }
+
+A relation without ``justification`` (the original Lexecon treats it as optional) gets one generated
+from the rule by :func:`generated_justification`, e.g. ``permits ai_agent:* → read_ticket``; an
+explicit one must be a non-empty string.
 
 Term ids carry their type as a prefix (``actor:``, ``action:``, ``resource:``, ``data:`` for
 ``data_class``). A term id containing ``*`` or ``?`` is a glob over the part after the prefix.
@@ -76,7 +80,7 @@ legacy dialect maps onto the native model as follows:
 * Relations may reference terms that the document never defines (the original engine matched by
   id only). Those terms are defined implicitly (empty name and metadata, a description saying
   so). Native documents must define every term they reference.
-* A missing justification becomes a generated sentence; a missing ``name`` becomes
+* A missing justification is generated as in the native form; a missing ``name`` becomes
   ``"Untitled legacy policy"``, a missing ``version`` ``"0.0.0"``, a missing ``mode`` ``strict``
   (the original default).
 * Legacy top-level keys are preserved verbatim under ``metadata.legacy`` (they are not evaluated;
@@ -102,7 +106,7 @@ import yaml
 
 from .conditions import OPS, SET_OPS, validate_condition_literal, validate_field
 from .glob import is_glob
-from .jsonvalues import EMPTY_MAPPING, freeze, gc_paused, json_problem, thaw
+from .jsonvalues import EMPTY_MAPPING, freeze, gc_paused, json_problem, nul_paths, thaw
 
 MODES = ("strict", "permissive", "paranoid")
 RELATION_TYPES = ("permits", "forbids", "escalates", "requires")
@@ -474,6 +478,8 @@ class _Parser:
     # -- top level ---------------------------------------------------------------------------
 
     def parse(self, document: Mapping[str, Any]) -> Policy | None:
+        for path in nul_paths(document):
+            self.fail(path, "must not contain the NUL character (\\u0000)")
         for key in document:
             if not isinstance(key, str):
                 self.fail("", f"keys must be strings, got {key!r}")
@@ -742,10 +748,7 @@ class _Parser:
             )
 
         justification_value, justification_path = pick("justification")
-        if justification_value is None and self.legacy:
-            justification = ""
-        elif justification_value is None:
-            self.fail(justification_path, "is required (the reason shown for this rule)")
+        if justification_value is None:  # optional in both dialects, as in the original
             justification = ""
         else:
             justification = self.optional_text({"v": justification_value}, "v", justification_path)
@@ -757,8 +760,9 @@ class _Parser:
             return []
         ref_paths = {"subject": subject_path, "action": action_path, "object": object_path}
         if not legacy_requires:
+            normalised = _normalise_conditions(conditions)
             if not justification:
-                justification = _legacy_justification(rel_type, subject, action, obj)
+                justification = generated_justification(rel_type, subject, action, obj, normalised)
             return [
                 _RelationDraft(
                     path,
@@ -768,7 +772,7 @@ class _Parser:
                     subject,
                     action,
                     obj,
-                    _normalise_conditions(conditions),
+                    normalised,
                     justification,
                     controls,
                     metadata,
@@ -945,9 +949,52 @@ class _Parser:
         return tuple(entry[0] for _, entry in sorted(relations.items()))
 
 
-def _legacy_justification(rel_type: str, subject: str, action: str, obj: str | None) -> str:
-    target = f" on {obj}" if obj else ""
-    return f"{subject} {rel_type} {action}{target}"
+CONDITION_SYMBOLS = {
+    "eq": "=",
+    "ne": "≠",
+    "lt": "<",
+    "lte": "≤",
+    "gt": ">",
+    "gte": "≥",
+    "in": "in",
+    "not_in": "not in",
+}
+OBJECT_KINDS = {"data:": "data class", "resource:": "resource"}
+
+
+def generated_justification(
+    rel_type: str,
+    subject: str,
+    action: str,
+    obj: str | None,
+    conditions: tuple[Condition, ...],
+) -> str:
+    """The reason shown for a relation written without a justification (both dialects).
+
+    ``<type> <subject> → <action>[ on <data class|resource> <id>][ when <condition> and …]``, ids
+    without their type prefix, conditions in normalised order, literals as canonical JSON, e.g.
+    ``permits ai_agent:* → read_ticket`` or
+    ``requires ai_agent:* → issue_refund when amount ≤ 500 and currency in ["EUR","USD"]``.
+    Part of the normalised document, so it is covered by the version hash like a written one.
+    """
+    text = f"{rel_type} {_unprefixed(subject)} → {_unprefixed(action)}"
+    if obj:
+        prefix = obj.partition(":")[0] + ":"
+        text += f" on {OBJECT_KINDS[prefix]} {_unprefixed(obj)}"
+    if conditions:
+        text += " when " + " and ".join(_condition_text(item) for item in conditions)
+    return text
+
+
+def _unprefixed(term_id: str) -> str:
+    return term_id.partition(":")[2]
+
+
+def _condition_text(condition: Condition) -> str:
+    if condition.op == "exists":
+        return f"{condition.field} is {'present' if condition.value else 'absent'}"
+    literal = canonical_json(condition.value).decode()
+    return f"{condition.field} {CONDITION_SYMBOLS[condition.op]} {literal}"
 
 
 def _describe_condition(condition: Condition) -> str:

@@ -53,6 +53,35 @@ def json_problem(value: Any, depth: int = 0) -> tuple[str, str] | None:
     return "", f"not a JSON value (got {type(value).__name__})"
 
 
+def nul_paths(value: Any) -> Iterator[str]:
+    """Yield the path of every string (value or object key) in ``value`` that contains NUL.
+
+    PostgreSQL cannot store U+0000 in ``text`` or ``jsonb``, so a document holding one could be
+    validated here and then fail on save: it is refused here, on every engine alike. Paths use
+    the parser's notation (``relations[0].justification``); a NUL in a key is shown as ``\\u0000``.
+    Iterative, so any nesting depth is safe.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                yield path
+        elif isinstance(item, Mapping):
+            children = []
+            for key, child in item.items():
+                shown = key.replace("\x00", "\\u0000") if isinstance(key, str) else str(key)
+                child_path = f"{path}.{shown}" if path else shown
+                if isinstance(key, str) and "\x00" in key:
+                    yield child_path
+                children.append((child_path, child))
+            stack.extend(reversed(children))
+        elif isinstance(item, list | tuple):
+            stack.extend(
+                reversed([(f"{path}[{index}]", child) for index, child in enumerate(item)])
+            )
+
+
 def freeze(value: Any) -> Any:
     """Return a deep, read-only copy of a validated JSON value."""
     if isinstance(value, Mapping):

@@ -54,6 +54,27 @@ class RiskAssessApi(APIView):
                 )
             return value
 
+        def validate(self, attrs):
+            # An assessment is about something and scores something; without either the model
+            # refused the row and the client got a 500 (issue 15 §4).
+            problems = []
+            if not any(attrs.get(name) for name in ("actor", "action", "data_classes")):
+                problems.append("Say what is assessed: actor, action or data_classes.")
+            context = attrs.get("context") or {}
+            if not (
+                attrs.get("dimensions")
+                or attrs.get("data_classes")
+                or "risk_level" in attrs
+                or "data_sensitivity" in context
+            ):
+                problems.append(
+                    "Give something to score: dimensions, data_classes, risk_level or "
+                    "context.data_sensitivity."
+                )
+            if problems:
+                raise serializers.ValidationError(problems)
+            return attrs
+
     @extend_schema(
         operation_id="risks_assess",
         request=RiskAssessInput,

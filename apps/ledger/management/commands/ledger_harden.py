@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from psycopg import sql
 
-TABLES = ("ledger_ledgerentry", "ledger_checkpoint")
+TABLES = ("ledger_ledgerentry", "ledger_checkpoint", "ledger_merklenode")
 
 
 class Command(BaseCommand):
