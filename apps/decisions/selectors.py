@@ -8,10 +8,13 @@ from typing import Any
 from django.db.models import QuerySet
 
 from apps.core.exceptions import NotFound
-from apps.decisions.models import Decision, Outcome
+from apps.decisions.models import Decision, Outcome, ResponsibilityRecord
 from apps.decisions.services import LEGACY_DECISION
 from apps.escalations import selectors as escalation_selectors
-from apps.escalations.models import Escalation, Override
+from apps.escalations.models import AgentStop, Escalation, Override
+from apps.ledger.entry_types import EntryType
+from apps.ledger.models import LedgerEntry
+from apps.tokens.models import RevokedToken
 
 
 def visible_decisions(*, principal: Any) -> QuerySet[Decision]:
@@ -163,3 +166,99 @@ def token_issued_for(*, jti: str) -> tuple[Decision, int | None] | None:
         if holder is not None:
             return holder.decision, holder.token_expires_at
     return None
+
+
+# --- A decision's record, as its page and the responsibility API show it --------------------------
+
+
+def responsibility_chain(*, decision: Decision) -> list[dict[str, Any]]:
+    """Every responsibility record of the decision in ledger order: the automated decision first,
+    then each approval, resolution, expiry, override and stop."""
+    chain: list[dict[str, Any]] = []
+    rows = ResponsibilityRecord.objects.filter(decision=decision).select_related("user")
+    for record in rows.order_by("ledger_seq", "id"):
+        if record.kind == ResponsibilityRecord.Kind.DECISION:
+            who = f"engine (policy {(decision.policy_version or 'none')[:12]})"
+            role = "policy engine"
+        else:
+            who = record.user.get_username() if record.user else record.actor_label
+            role = record.role or record.actor_kind
+        chain.append(
+            {
+                "kind": record.kind,
+                "level": record.level,
+                "who": who,
+                "role": role,
+                "why": record.reason,
+                "ai_recommendation": record.ai_recommendation,
+                "human_decision": record.human_decision or None,
+                "at": escalation_selectors.rfc3339(record.created_at),
+                "ledger_seq": record.ledger_seq,
+                "escalation_id": str(record.escalation_id) if record.escalation_id else None,
+                "override_id": str(record.override_id) if record.override_id else None,
+            }
+        )
+    return chain
+
+
+def decision_token_jtis(*, decision: Decision) -> list[str]:
+    """Every capability token ever minted for this decision (engine, approval, overrides)."""
+    jtis = [decision.token_jti] if decision.token_jti else []
+    escalation = escalation_selectors.decision_escalation(decision)
+    if escalation is not None and escalation.token_jti:
+        jtis.append(escalation.token_jti)
+    jtis += [
+        jti
+        for jti in Override.objects.filter(decision=decision).values_list("token_jti", flat=True)
+        if jti
+    ]
+    return jtis
+
+
+def decision_ledger_seqs(*, decision: Decision) -> list[int]:
+    """``seq`` of every ledger entry about this decision: ``decision.made``, the escalation's
+    entries, assignments, approvals, overrides, stops, revocations of its tokens and the mark of
+    an unconfirmed answer."""
+    seqs: set[int] = {decision.ledger_seq}
+    escalation = escalation_selectors.decision_escalation(decision)
+    if escalation is not None:
+        seqs |= {
+            seq
+            for seq in (
+                escalation.created_ledger_seq,
+                escalation.acknowledged_ledger_seq,
+                escalation.resolved_ledger_seq,
+            )
+            if seq is not None
+        }
+        seqs |= set(escalation.assignments.values_list("ledger_seq", flat=True))
+        seqs |= set(escalation.approvals.values_list("ledger_seq", flat=True))
+    seqs |= set(Override.objects.filter(decision=decision).values_list("ledger_seq", flat=True))
+    seqs |= set(AgentStop.objects.filter(decision=decision).values_list("ledger_seq", flat=True))
+    revoked = RevokedToken.objects.filter(
+        jti__in=decision_token_jtis(decision=decision), ledger_seq__isnull=False
+    ).values_list("ledger_seq", flat=True)
+    seqs |= set(revoked)
+    if getattr(decision, "response_unconfirmed", False):  # ADR 0010: found by its entry type
+        marks = LedgerEntry.objects.filter(
+            entry_type=EntryType.DECISION_RESPONSE_UNCONFIRMED,
+            payload__contains=f'"decision_id":"{decision.pk}"',  # canonical JSON: no spaces
+        )
+        seqs |= set(marks.values_list("seq", flat=True))
+    return sorted(seqs)
+
+
+def decision_ledger_entries(*, decision: Decision) -> list[LedgerEntry]:
+    return list(
+        LedgerEntry.objects.filter(seq__in=decision_ledger_seqs(decision=decision))
+        .defer("leaf_hash")
+        .order_by("seq")
+    )
+
+
+def decision_stops(*, decision: Decision) -> QuerySet[AgentStop]:
+    return AgentStop.objects.filter(decision=decision).select_related("stopped_by")
+
+
+def decision_overrides(*, decision: Decision) -> QuerySet[Override]:
+    return Override.objects.filter(decision=decision).select_related("executed_by")

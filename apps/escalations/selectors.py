@@ -11,8 +11,11 @@ Visibility (docs/oversight.md, ADR 0005) — built on the seven role permissions
 - assigning needs ``accounts.resolve_escalation`` and ``accounts.execute_override`` (admins,
   compliance officers) or a direct ``escalations.assign_escalation`` grant.
 
-This module must not import ``apps.decisions`` (it sits to the left of it in the import order); it
-reaches decision rows through the ``escalation.decision`` relation or ``django.apps``.
+This module may import only the decisions app's data layer (``models``, ``querysets``, ``records``),
+which sits below escalations in the import order; a decision's record as its page shows it
+(entries, overrides, stops, responsibility chain) is read by ``apps.decisions.selectors``. What stays
+here is oversight state that the oversight services themselves need (a decision's escalation, the
+override in force, its effective outcome, the agent's outstanding tokens, who may stop it).
 """
 
 from __future__ import annotations
@@ -31,21 +34,16 @@ from django.utils import timezone
 from apps.accounts.constants import Role
 from apps.accounts.principals import principal_label
 from apps.core.exceptions import NotFound
-from apps.decisions import records
-from apps.decisions.models import ResponsibilityRecord
 from apps.escalations.constants import (
     DEFAULT_FOUR_EYES_PRIORITIES,
     SENSITIVE_KEY_PARTS,
 )
 from apps.escalations.models import (
     PRIORITY_RANK,
-    AgentStop,
     Escalation,
     EscalationApproval,
     Override,
 )
-from apps.ledger.entry_types import EntryType
-from apps.ledger.models import LedgerEntry
 from apps.tokens.models import RevokedToken
 
 AUDIT = "accounts.view_audit_logs"
@@ -301,96 +299,6 @@ def decision_effective_state(decision: Model, *, now: datetime | None = None) ->
     return state
 
 
-def engine_recommendation(decision: Model) -> str:
-    """What the engine would have done without a human (see ``apps.decisions.records``)."""
-    return records.engine_recommendation(decision)  # type: ignore[arg-type]
-
-
-def responsibility_chain(*, decision: Model) -> list[dict[str, Any]]:
-    """Every responsibility record of the decision in ledger order: the automated decision first,
-    then each approval, resolution, expiry, override and stop."""
-    chain: list[dict[str, Any]] = []
-    rows = ResponsibilityRecord.objects.filter(decision=decision).select_related("user")
-    for record in rows.order_by("ledger_seq", "id"):
-        if record.kind == ResponsibilityRecord.Kind.DECISION:
-            who = f"engine (policy {(decision.policy_version or 'none')[:12]})"  # type: ignore[attr-defined]
-            role = "policy engine"
-        else:
-            who = record.user.get_username() if record.user else record.actor_label
-            role = record.role or record.actor_kind
-        chain.append(
-            {
-                "kind": record.kind,
-                "level": record.level,
-                "who": who,
-                "role": role,
-                "why": record.reason,
-                "ai_recommendation": record.ai_recommendation,
-                "human_decision": record.human_decision or None,
-                "at": rfc3339(record.created_at),
-                "ledger_seq": record.ledger_seq,
-                "escalation_id": str(record.escalation_id) if record.escalation_id else None,
-                "override_id": str(record.override_id) if record.override_id else None,
-            }
-        )
-    return chain
-
-
-def decision_token_jtis(*, decision: Model) -> list[str]:
-    """Every capability token ever minted for this decision (engine, approval, overrides)."""
-    jtis = [decision.token_jti] if decision.token_jti else []  # type: ignore[attr-defined]
-    escalation = decision_escalation(decision)
-    if escalation is not None and escalation.token_jti:
-        jtis.append(escalation.token_jti)
-    jtis += [
-        jti
-        for jti in Override.objects.filter(decision=decision).values_list("token_jti", flat=True)
-        if jti
-    ]
-    return jtis
-
-
-def decision_ledger_seqs(*, decision: Model) -> list[int]:
-    """``seq`` of every ledger entry about this decision: ``decision.made``, the escalation's
-    entries, assignments, approvals, overrides, stops, revocations of its tokens and the mark of
-    an unconfirmed answer."""
-    seqs: set[int] = {decision.ledger_seq}  # type: ignore[attr-defined]
-    escalation = decision_escalation(decision)
-    if escalation is not None:
-        seqs |= {
-            seq
-            for seq in (
-                escalation.created_ledger_seq,
-                escalation.acknowledged_ledger_seq,
-                escalation.resolved_ledger_seq,
-            )
-            if seq is not None
-        }
-        seqs |= set(escalation.assignments.values_list("ledger_seq", flat=True))
-        seqs |= set(escalation.approvals.values_list("ledger_seq", flat=True))
-    seqs |= set(Override.objects.filter(decision=decision).values_list("ledger_seq", flat=True))
-    seqs |= set(AgentStop.objects.filter(decision=decision).values_list("ledger_seq", flat=True))
-    revoked = RevokedToken.objects.filter(
-        jti__in=decision_token_jtis(decision=decision), ledger_seq__isnull=False
-    ).values_list("ledger_seq", flat=True)
-    seqs |= set(revoked)
-    if getattr(decision, "response_unconfirmed", False):  # ADR 0010: found by its entry type
-        marks = LedgerEntry.objects.filter(
-            entry_type=EntryType.DECISION_RESPONSE_UNCONFIRMED,
-            payload__contains=f'"decision_id":"{decision.pk}"',  # canonical JSON: no spaces
-        )
-        seqs |= set(marks.values_list("seq", flat=True))
-    return sorted(seqs)
-
-
-def decision_ledger_entries(*, decision: Model) -> list[LedgerEntry]:
-    return list(
-        LedgerEntry.objects.filter(seq__in=decision_ledger_seqs(decision=decision))
-        .defer("leaf_hash")
-        .order_by("seq")
-    )
-
-
 def outstanding_agent_tokens(*, decision: Model, now: int | None = None) -> list[tuple[str, int]]:
     """(jti, exp) of every unexpired, unrevoked token of the agent key behind ``decision`` — the
     engine's tokens for all its decisions plus approval and override tokens — or of this decision
@@ -423,14 +331,6 @@ def outstanding_agent_tokens(*, decision: Model, now: int | None = None) -> list
         )
     )
     return sorted((jti, exp) for jti, exp in set(candidates) if jti not in revoked)
-
-
-def decision_stops(*, decision: Model) -> QuerySet[AgentStop]:
-    return AgentStop.objects.filter(decision=decision).select_related("stopped_by")
-
-
-def decision_overrides(*, decision: Model) -> QuerySet[Override]:
-    return Override.objects.filter(decision=decision).select_related("executed_by")
 
 
 def escalation_approvals(escalation: Escalation) -> list[EscalationApproval]:

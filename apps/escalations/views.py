@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import staff_page
 from apps.core.exceptions import ApplicationError, NotFound, PermissionDeniedError
+from apps.decisions import records
 from apps.decisions import selectors as decision_selectors
 from apps.escalations import selectors, services
 from apps.escalations.forms import AssignForm, OverrideForm, ResolveForm, StopForm
@@ -125,7 +126,7 @@ def _decision_context(decision, *, hide_engine_view: bool = False) -> dict[str, 
         "held_back_reasons": held_back,
         "context_rows": selectors.minimised_context(decision.context),
         "risk_dimensions": sorted(decision.risk_dimensions.items()),
-        "engine_would": selectors.engine_recommendation(decision),
+        "engine_would": records.engine_recommendation(decision),
     }
 
 
@@ -268,7 +269,7 @@ def _token_rows(decision) -> list[dict[str, Any]]:
         sources.append(("approval", escalation.token_jti, escalation.token_expires_at))
     sources += [
         (f"override ({override.override_type})", override.token_jti, override.token_expires_at)
-        for override in selectors.decision_overrides(decision=decision)
+        for override in decision_selectors.decision_overrides(decision=decision)
     ]
     jtis = [jti for _, jti, _ in sources if jti]
     revoked = set(RevokedToken.objects.filter(jti__in=jtis).values_list("jti", flat=True))
@@ -295,7 +296,7 @@ def _ledger_rows(decision) -> list[dict[str, Any]]:
             "entry_hash": entry.entry_hash,
             "payload": json.dumps(json.loads(entry.payload), indent=2, sort_keys=True),
         }
-        for entry in selectors.decision_ledger_entries(decision=decision)
+        for entry in decision_selectors.decision_ledger_entries(decision=decision)
     ]
 
 
@@ -319,12 +320,12 @@ def _render_decision(
         "escalation_row": _row(escalation, timezone.now()) if escalation else None,
         "chain": [
             {**item, "at_display": short_time(item["at"])}
-            for item in selectors.responsibility_chain(decision=decision)
+            for item in decision_selectors.responsibility_chain(decision=decision)
         ],
         "ledger_rows": _ledger_rows(decision),
         "token_rows": _token_rows(decision),
-        "overrides": selectors.decision_overrides(decision=decision),
-        "stops": selectors.decision_stops(decision=decision),
+        "overrides": decision_selectors.decision_overrides(decision=decision),
+        "stops": decision_selectors.decision_stops(decision=decision),
         "can_override": can_override,
         "can_stop": can_stop,
         "override_form": (override_form or OverrideForm()) if can_override else None,

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from apps.core.exceptions import NotFound
+from apps.decisions import records
 from apps.escalations import selectors
 from tests.conftest import DEMO
 from tests.escalations.conftest import decide
@@ -75,6 +76,6 @@ def test_engine_recommendation_for_escalations(agent):
     )
     model = selectors.Escalation._meta.get_field("decision").related_model
     # Strict policy, no permit for refunds above 500: without a human the engine would deny.
-    assert selectors.engine_recommendation(model.objects.get(pk=refund["decision_id"])) == "denied"
+    assert records.engine_recommendation(model.objects.get(pk=refund["decision_id"])) == "denied"
     # Permitted but risky (auto-escalation): the engine would have allowed.
-    assert selectors.engine_recommendation(model.objects.get(pk=risky["decision_id"])) == "allowed"
+    assert records.engine_recommendation(model.objects.get(pk=risky["decision_id"])) == "allowed"

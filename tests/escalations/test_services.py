@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.principals import system_actor
 from apps.core.exceptions import InvalidInput, NotFound, PermissionDeniedError
+from apps.decisions import selectors as decision_selectors
 from apps.decisions.models import ResponsibilityRecord
 from apps.escalations import selectors, services
 from apps.escalations.exceptions import (
@@ -588,7 +589,7 @@ def test_stop_revokes_all_outstanding_tokens_of_the_agent(agent, escalated, offi
     payload = last_entry("agent.stopped")
     assert sorted(payload["revoked_jtis"]) == sorted(jtis)
     assert "halt" not in json.dumps(payload)
-    seqs = selectors.decision_ledger_seqs(decision=escalated.decision)
+    seqs = decision_selectors.decision_ledger_seqs(decision=escalated.decision)
     assert stop.ledger_seq in seqs
     assert escalated.decision.ledger_seq in seqs
     assert override.ledger_seq in seqs
@@ -616,7 +617,7 @@ def test_responsibility_chain_order(assigned, reviewer, officer):
         override_type="executive_override",
         justification=JUSTIFICATION,
     )
-    chain = selectors.responsibility_chain(decision=assigned.decision)
+    chain = decision_selectors.responsibility_chain(decision=assigned.decision)
     assert [(c["level"], c["human_decision"]) for c in chain] == [
         ("automated", None),
         ("supervised", "denied"),

@@ -274,7 +274,7 @@ class ResponsibilityChainApi(APIView):
         return Response(
             {
                 "decision_id": str(decision.pk),
-                "chain": selectors.responsibility_chain(decision=decision),
+                "chain": decision_selectors.responsibility_chain(decision=decision),
             }
         )
 
