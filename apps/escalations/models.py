@@ -1,4 +1,4 @@
-"""Human oversight (DESIGN §9, DOMAIN Part D): escalations, overrides and responsibility records.
+"""Human oversight (DESIGN §9, DOMAIN Part D): escalations, assignments, approvals, overrides and stops.
 
 Every row here that records a human (or SLA) act carries the ``seq`` of the ledger entry written in the
 same transaction, so the decision's page can list exactly the entries that concern it. Free text written
