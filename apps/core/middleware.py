@@ -1,11 +1,9 @@
-"""Request id propagation, the security headers every response carries, and the agent fast path."""
+"""Request id propagation and the security headers every response carries."""
 
 from __future__ import annotations
 
 import re
 import uuid
-
-from django.conf import settings
 
 from apps.core.logging import request_id_var
 
@@ -54,34 +52,3 @@ class SecurityHeadersMiddleware:
         if not request.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-
-class AgentFastPathMiddleware:
-    """Send agent calls of the hottest endpoints straight to their view.
-
-    Sits after the middleware every response needs (metrics, request id, security headers) and
-    before the browser-only ones (static files, sessions, CSRF, staff authentication, OTP,
-    messages, lockout, framing), which have nothing to do for a request authenticated by an agent
-    key and cost ~0.1 ms of CPU each time. Only ``POST`` requests carrying an ``Authorization``
-    header to a path in ``fast_paths`` qualify; their views authenticate the key themselves and
-    answer everything else exactly as the full stack would (see ``apps.decisions.api.views``).
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        from apps.decisions.api.views import decide
-
-        self.fast_paths = {"/decide": decide}
-
-    def __call__(self, request):
-        if request.method == "POST" and request.META.get("HTTP_AUTHORIZATION"):
-            view = self.fast_paths.get(request.path_info)
-            if view is not None:
-                response = view(request)
-                # What XFrameOptionsMiddleware and CommonMiddleware, further down the chain,
-                # would have added. With a length the server sends the body as it is, not chunked.
-                response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
-                if not response.streaming and not response.has_header("Content-Length"):
-                    response.headers["Content-Length"] = str(len(response.content))
-                return response
-        return self.get_response(request)
