@@ -13,6 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.negotiation import JsonOnlyNegotiation
 from apps.core.api.permissions import ScopeOrPermission, is_agent
 from apps.core.exceptions import InvalidInput, LedgerUnavailable, NotFound, PermissionDeniedError
 from apps.decisions import selectors
@@ -44,9 +45,12 @@ def _agent_key_id(request) -> str | None:
 
 class DecideApi(APIView):
     """``POST /decide``: agents (scope ``decide``) and staff with the permission. The body is
-    validated by :class:`DecideInput`, whose declaration is also the OpenAPI request schema."""
+    validated by :class:`DecideInput`, whose declaration is also the OpenAPI request schema.
+    Agent calls reach it without the browser middleware (``AgentRouteMiddleware``)."""
 
     permission_classes = [ScopeOrPermission.of("decide")]
+    content_negotiation_class = JsonOnlyNegotiation
+    agent_route = True
 
     @extend_schema(
         operation_id="decide",
