@@ -7,8 +7,8 @@
 
 This machine's speed drifts by tens of percent over minutes, so two benchmark runs made one after
 the other compare the machine as much as the code. Here each checkout gets its own database and its
-own gunicorn (2 workers; ``--worker-class`` is the other checkout's, ours is
-``lexecon_site.workers.SyncWorker``), both stay up, and their wrk runs alternate (the order flips
+own gunicorn (2 workers; ``--worker-class`` is the other checkout's, ours is what our
+``gunicorn.conf.py`` says), both stay up, and their wrk runs alternate (the order flips
 every round). Prints every run, the medians and the per-round ratio new / old. Each checkout is
 prepared with its own ``benchmarks/decide_load.py`` (so the old checkout must have one) in the
 databases ``lexecon_compare_old`` and ``lexecon_compare_new``.
@@ -39,7 +39,9 @@ print(decide_load.prepare(settings.pop("database"), settings))
 """
 
 
-def start(tree: Path, name: str, port: int, worker_class: str) -> tuple[subprocess.Popen, str]:
+def start(
+    tree: Path, name: str, port: int, worker_class: str | None
+) -> tuple[subprocess.Popen, str]:
     """Prepare ``tree``'s own database with its own ``decide_load.prepare`` and serve it."""
     database = f"lexecon_compare_{name}"
     env = decide_load.server_env(database)
@@ -67,7 +69,7 @@ def main() -> None:
     os.environ.pop("LEXECON_REDIS_URL", None)  # both sides run the embedded default's Celery eager
     sides = [
         ("old", args.old_tree.resolve(), args.worker_class),
-        ("new", ROOT, "lexecon_site.workers.SyncWorker"),
+        ("new", ROOT, None),
     ]
     servers, results = [], {name: [] for name, _, _ in sides}
     try:
@@ -87,7 +89,7 @@ def main() -> None:
             for index, url in enumerate(urls):
                 decide_load.wait_until_up(url)
                 decide_load.wrk(f"{url}/decide", 4, 3, scripts[index])  # warm-up
-            print(f"old: {args.old_tree} ({args.worker_class}); new: {ROOT} (ours)")
+            print(f"old: {args.old_tree} ({args.worker_class}); new: {ROOT} (gunicorn.conf.py)")
             for number in range(1, args.rounds + 1):
                 order = range(len(sides)) if number % 2 else reversed(range(len(sides)))
                 for index in order:

@@ -1,8 +1,9 @@
-"""Load benchmark of POST /decide: gunicorn (sync workers) + PostgreSQL, driven by wrk.
+"""Load benchmark of POST /decide: gunicorn as production runs it (gunicorn.conf.py) + PostgreSQL,
+driven by wrk.
 
     .venv/bin/python benchmarks/decide_load.py [--duration 20] [--connections 32] [--workers 2]
                                                [--repeat 3] [--worker-class CLASS]
-                                               [--compare-worker-class sync]
+                                               [--compare-worker-class gthread --compare-threads 4]
                                                [--redis redis://127.0.0.1:6379/15]
 
 Prints, with the exact wrk commands used:
@@ -58,7 +59,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database", default="lexecon_bench_decide")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--worker-class", default="lexecon_site.workers.SyncWorker")
+    parser.add_argument("--worker-class", help="instead of gunicorn.conf.py's (sync); e.g. gthread")
+    parser.add_argument("--threads", type=int, help="gunicorn --threads (gthread)")
     parser.add_argument(
         "--redis",
         metavar="URL",
@@ -68,9 +70,10 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--compare-worker-class",
-        help="also serve the same code with this worker class (e.g. sync) on the next port and "
-        "interleave its loaded runs with ours; prints both and the ratio",
+        help="also serve the same code with this worker class (e.g. gthread) on the next port "
+        "and interleave its loaded runs with ours; prints both and the ratio",
     )
+    parser.add_argument("--compare-threads", type=int, help="gunicorn --threads of that server")
     return parser.parse_args()
 
 
@@ -187,7 +190,7 @@ def server_env(database: str) -> dict[str, str]:
 
 
 def start_server(
-    worker_class: str,
+    worker_class: str | None,
     workers: int,
     port: int,
     env: dict,
@@ -195,8 +198,17 @@ def start_server(
     python: str = sys.executable,
     cwd: Path = ROOT,
     app: str = "lexecon_site.wsgi:application",
+    threads: int | None = None,
+    config: str | None = None,
 ) -> subprocess.Popen:
-    """gunicorn serving the checkout at ``cwd`` with its ``python``, on 127.0.0.1:``port``."""
+    """gunicorn serving the checkout at ``cwd`` with its ``python``, on 127.0.0.1:``port``, with
+    that checkout's ``gunicorn.conf.py`` if it has one (or ``config``); the flags given here
+    override it."""
+    options = ["--worker-class", worker_class] if worker_class else []
+    if threads:
+        options += ["--threads", str(threads)]
+    if config is not None:
+        options += ["--config", config]
     return subprocess.Popen(
         [
             python,
@@ -207,8 +219,7 @@ def start_server(
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "--worker-class",
-            worker_class,
+            *options,
             "--backlog",
             "2048",
             "--timeout",
@@ -251,15 +262,26 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    server = start_server(args.worker_class, args.workers, args.port, env)
+    server = start_server(args.worker_class, args.workers, args.port, env, threads=args.threads)
     base = f"http://127.0.0.1:{args.port}"
     other = None
     if args.compare_worker_class:
-        other = start_server(args.compare_worker_class, args.workers, args.port + 1, env)
+        other = start_server(
+            args.compare_worker_class,
+            args.workers,
+            args.port + 1,
+            env,
+            threads=args.compare_threads,
+        )
     other_base = f"http://127.0.0.1:{args.port + 1}"
     # its own settings.configure(); the DJANGO_SETTINGS_MODULE it inherits is never read
     reference = start_server(
-        "sync", args.workers, args.port + 2, {}, app="benchmarks.reference_drf:application"
+        "sync",
+        args.workers,
+        args.port + 2,
+        {},
+        app="benchmarks.reference_drf:application",
+        config=str(ROOT / "benchmarks/no_gunicorn_conf.py"),  # stock settings, no hooks
     )
     reference_url = f"http://127.0.0.1:{args.port + 2}/bare"
     try:
@@ -268,7 +290,9 @@ def main() -> None:
             wait_until_up(other_base)
         wait_until_up(reference_url, path="")
         print(
-            f"gunicorn: {args.workers} workers ({args.worker_class}); PostgreSQL; "
+            f"gunicorn: {args.workers} workers "
+            f"({args.worker_class or 'gunicorn.conf.py'}"
+            f"{f', {args.threads} threads' if args.threads else ''}); PostgreSQL; "
             f"{os.cpu_count()} cores; wrk on the same machine; checkpoints every "
             f"{env['LEXECON_CHECKPOINT_EVERY']} entries "
             + (
@@ -368,7 +392,7 @@ def main() -> None:
             f"same code with --worker-class {args.compare_worker_class}, interleaved: "
             f"{rates} req/s, median run "
             f"{compared['rps']:.0f} req/s p99 {compared['99%']:.2f} ms; "
-            f"{args.worker_class} / {args.compare_worker_class} per run "
+            f"{args.worker_class or 'ours'} / {args.compare_worker_class} per run "
             f"{' · '.join(f'{ratio:.2f}' for ratio in ratios)} (median {ratios[len(ratios) // 2]:.2f})"
         )
 

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Web: migrate, then gunicorn with sync workers (one per core; DESIGN §4).
+# Web: migrate, then stock gunicorn as gunicorn.conf.py configures it (sync workers, one per core
+# unless WEB_CONCURRENCY says otherwise; DESIGN §4, ADR 0011).
 set -e
 python manage.py migrate --noinput
-exec gunicorn lexecon_site.wsgi:application --bind 0.0.0.0:8000 \
-  --workers "${GUNICORN_WORKERS:-2}" --worker-class lexecon_site.workers.SyncWorker --access-logfile - --timeout 30
+exec gunicorn

@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn sync workers in production)."""
+"""WSGI entry point (stock gunicorn in production, configured by gunicorn.conf.py)."""
 
 import gc
 import os
@@ -6,8 +6,11 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from lexecon_site.answers import ConfirmAnswers
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lexecon_site.settings.dev")
-application = get_wsgi_application()
+# Tells the worker whether a decision's answer went out (ADR 0010/0011); inert outside gunicorn.
+application = ConfirmAnswers(get_wsgi_application())
 
 
 def tune_garbage_collector(gen0_threshold: int) -> None:

@@ -6,10 +6,10 @@ killed with SIGKILL between the commit and the last byte), the ledger holds a de
 never saw. RELIABILITY T13 allows that only when the decision is marked: ``response_unconfirmed``
 on the row and a ``decision.response_unconfirmed`` ledger entry naming it (ADR 0010).
 
-The worker that serves the request knows whether the answer went out, so the serving process
-installs a *tracker* (``lexecon_site.workers.AnswerWatch``): :func:`expect` records the decision
-id in memory the arbiter's other workers can read, before the append is sent to the database,
-and the worker clears it once the decision's answer has been handed to the kernel whole. What is
+The server knows whether the answer went out, so each gunicorn worker installs a *tracker*
+(``lexecon_site.answers.AnswerWatch``, from gunicorn.conf.py's hooks): :func:`expect` records the
+decision id in memory the arbiter's other workers can read, before the append is sent to the
+database, and the worker clears it once the decision's 200 has been handed to the server whole. What is
 left there afterwards is settled with :func:`settle` by the worker's marker thread (off the
 request path) or, if the worker died, by another worker's. Without a tracker (runserver, the test
 client, management commands) :func:`expect` does nothing: the caller gets the answer in-process
@@ -54,7 +54,7 @@ class Tracker(Protocol):
 
 _tracker: Tracker | None = None
 _lock_keys: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
-_lock_keys_lock = threading.Lock()  # the worker's marker thread reads it (lexecon_site.workers)
+_lock_keys_lock = threading.Lock()  # the worker's marker thread reads it (lexecon_site.answers)
 
 
 def install(tracker: Tracker | None) -> None:

@@ -85,8 +85,9 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
-    # Agent calls to /decide leave the chain here; everything below is for browsers and staff.
-    "apps.core.middleware.AgentFastPathMiddleware",
+    # Agent calls to views with agent_route (POST /decide) are answered here by that same view;
+    # everything below is for browsers and staff.
+    "apps.core.middleware.AgentRouteMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

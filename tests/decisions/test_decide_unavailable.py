@@ -2,9 +2,9 @@
 
 The database really goes away: Django's connection is closed and pointed at a port where nothing
 listens, so the next query fails as it does when PostgreSQL is stopped (PostgreSQL only: the test
-database of the SQLite pass lives in memory and cannot be taken away). Both ``/decide`` paths must
-answer 503 ``ledger_unavailable`` in the error shape, byte for byte alike, and once the database is
-back nothing has been written and the next decision works. The same against gunicorn with the
+database of the SQLite pass lives in memory and cannot be taken away). ``/decide`` must answer 503
+``ledger_unavailable`` in the error shape, and once the database is back nothing has been written
+and the next decision works. The same against gunicorn with the
 database dropped under load: tests/live/test_decide_live.py.
 """
 
@@ -48,31 +48,34 @@ def _request(raw_key: str, **headers: str):
     return request
 
 
-def test_decide_without_its_database_is_503_ledger_unavailable_on_both_paths(database_gone):
+def _decide(request):
+    response = views.DecideApi.as_view()(request)
+    response.render()
+    return response
+
+
+def test_decide_without_its_database_is_503_ledger_unavailable(database_gone):
     key = AgentKeyFactory(scopes=("decide",))
     with database_gone():
-        direct = views.decide(_request(key.raw_key, HTTP_IDEMPOTENCY_KEY="retry-me"))
-        drf = views.DecideApi.as_view()(_request(key.raw_key, HTTP_IDEMPOTENCY_KEY="retry-me"))
-        drf.render()
-    assert direct.status_code == drf.status_code == 503
-    assert direct.content == drf.content
-    body = json.loads(direct.content)
+        answer = _decide(_request(key.raw_key, HTTP_IDEMPOTENCY_KEY="retry-me"))
+    assert answer.status_code == 503
+    body = json.loads(answer.content)
     assert body["error"]["code"] == "ledger_unavailable"
     assert "no decision was made" in body["error"]["message"]
     assert body["error"]["details"] == {}
-    assert direct["Retry-After"] == drf["Retry-After"] == "5"
-    assert direct["Content-Type"] == drf["Content-Type"] == "application/json"
+    assert answer["Retry-After"] == "5"
+    assert answer["Content-Type"] == "application/json"
 
 
 def test_nothing_is_written_and_the_next_decision_works_once_it_is_back(database_gone):
     key = AgentKeyFactory(scopes=("decide",))
     entries, decisions = LedgerEntry.objects.count(), Decision.objects.count()
     with database_gone():
-        assert views.decide(_request(key.raw_key)).status_code == 503
+        assert _decide(_request(key.raw_key)).status_code == 503
     # the database is back
     assert LedgerEntry.objects.count() == entries
     assert Decision.objects.count() == decisions
-    answer = views.decide(_request(key.raw_key))
+    answer = _decide(_request(key.raw_key))
     assert answer.status_code == 200
     assert json.loads(answer.content)["outcome"] == "allowed"
     assert Decision.objects.count() == decisions + 1

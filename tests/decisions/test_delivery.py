@@ -1,7 +1,7 @@
 """Unconfirmed answers (ADR 0010): what ``/decide`` records before its append, and the mark.
 
-The worker side (shared slots, orphans of dead workers) is in tests/live/test_worker.py and, in a
-real gunicorn, tests/live/test_decide_live.py.
+The server side (shared slots, orphans of dead workers, the WSGI middleware that sees whether an
+answer went out) is tested here too, and in a real gunicorn in tests/live/test_decide_live.py.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import json
 import logging
 import mmap
 import os
+import subprocess
+import sys
 import time
 import uuid
 
@@ -23,7 +25,8 @@ from apps.decisions import delivery
 from apps.decisions.models import Decision
 from apps.ledger.entry_types import EntryType
 from apps.ledger.models import LedgerEntry
-from lexecon_site.workers import SETTLE_BACKOFF_MAX, SETTLE_SECONDS, AnswerWatch, Marker
+from lexecon_site import answers
+from lexecon_site.answers import SETTLE_BACKOFF_MAX, SETTLE_SECONDS, AnswerWatch, Marker
 from tests.conftest import DEMO, load_demo_policy
 from tests.ledger.conftest import ledger_transactional_db, postgres_only  # noqa: F401
 from tests.live.conftest import database_at, free_port
@@ -277,3 +280,151 @@ def test_the_marker_thread_marks_what_it_is_owed(ledger_transactional_db, postgr
     assert not marker.is_alive()
     assert Decision.objects.get(pk=decision_id).response_unconfirmed is True
     assert [mark["cause"] for mark in _marks()] == ["error_answer"]
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped: no process has it now."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+def test_answer_watch_slots_hold_what_each_worker_owes():
+    table = bytearray(4 * 40)
+    mine, other = AnswerWatch(table, slots=4), AnswerWatch(table, slots=4)
+    mine.claim(1, pid=os.getpid())
+    other.claim(2, pid=os.getppid())  # alive
+    owed = uuid.uuid4()
+    other.expect(owed, 77)
+    assert other.pending == (owed, 77)
+    assert mine.orphans(overdue_after=60) == []  # its worker lives and is not overdue
+    time.sleep(0.02)
+    assert mine.orphans(overdue_after=0.01) == [(2, os.getppid(), owed, 77)]  # overdue
+    other.clear()
+    assert other.pending is None
+    assert mine.orphans(overdue_after=0.01) == []
+    mine.expect(uuid.uuid4(), 1)
+    time.sleep(0.02)
+    assert len(other.orphans(overdue_after=0.01)) == 1  # overdue, seen by the other worker
+    assert mine.orphans(overdue_after=0.01) == []
+
+
+def test_answer_watch_finds_what_a_killed_worker_owed_and_forgets_it_once():
+    table = bytearray(4 * 40)
+    mine, dead = AnswerWatch(table, slots=4), AnswerWatch(table, slots=4)
+    gone = _dead_pid()
+    mine.claim(1, pid=os.getpid())
+    dead.claim(3, pid=gone)
+    owed = uuid.uuid4()
+    dead.expect(owed, 5)
+    found = mine.orphans(overdue_after=60)
+    assert found == [(3, gone, owed, 5)]
+    replaced = uuid.uuid4()
+    mine.forget(3, gone, replaced)  # not what the slot holds: it stays
+    assert mine.orphans(overdue_after=60) == found
+    mine.forget(3, gone, owed)
+    assert mine.orphans(overdue_after=60) == []
+
+
+def test_answer_watch_release_leaves_an_owed_decision_and_a_successor_inherits_it():
+    table = bytearray(4 * 40)
+    first = AnswerWatch(table, slots=4)
+    first.claim(2, pid=999_999_001)
+    first.release()  # nothing owed: the slot is empty
+    assert AnswerWatch(table, slots=4).orphans(overdue_after=60) == []
+    owed = uuid.uuid4()
+    first.claim(2, pid=999_999_001)
+    first.release((owed, 9))  # exiting with a mark it could not write
+    successor = AnswerWatch(table, slots=4)
+    successor.claim(6, pid=os.getpid())  # 6 % 4: the same slot, after the respawns wrapped
+    assert successor.inherited == [(owed, 9)]
+    assert successor.orphans(overdue_after=60) == []  # the slot is now the successor's own
+
+
+class _OwedMarker:
+    """Stands in for the marker thread: records what it is owed."""
+
+    delivery = delivery
+
+    def __init__(self) -> None:
+        self.owed: list[tuple[uuid.UUID, int, str]] = []
+
+    def owe(self, decision_id, lock_key, cause) -> None:
+        self.owed.append((decision_id, lock_key, cause))
+
+
+@pytest.fixture
+def serving(monkeypatch):
+    """A worker's state as gunicorn's post_worker_init hook leaves it, with a stand-in marker."""
+    watch = AnswerWatch(bytearray(4 * 40), slots=4)
+    watch.claim(1, pid=os.getpid())
+    marker = _OwedMarker()
+    monkeypatch.setattr(answers._Serving, "watch", watch)
+    monkeypatch.setattr(answers._Serving, "marker", marker)
+    return watch, marker
+
+
+def _application(status: str, chunks: list[bytes], owes: uuid.UUID | None, *, raises=False):
+    def application(environ, start_response):
+        if owes is not None:
+            answers._Serving.watch.expect(owes, 42)  # what decision_make does before the append
+        if raises:
+            raise RuntimeError("after the commit")
+        start_response(status, [("Content-Type", "application/json")])
+        return chunks
+
+    return answers.ConfirmAnswers(application)
+
+
+def _serve(application, *, fail_on_write: bool = False) -> None:
+    """What gunicorn's sync worker does with a WSGI answer: write each chunk, then close()."""
+    body = application({}, lambda status, headers, exc_info=None: None)
+    try:
+        for _chunk in body:
+            if fail_on_write:
+                raise BrokenPipeError
+    except BrokenPipeError:
+        pass
+    finally:
+        if hasattr(body, "close"):
+            body.close()
+
+
+def test_a_200_handed_over_whole_confirms_the_decision(serving):
+    watch, marker = serving
+    _serve(_application("200 OK", [b"{}"], uuid.uuid4()))
+    assert watch.pending is None
+    assert marker.owed == []
+
+
+def test_an_answer_whose_write_failed_is_owed_as_not_sent(serving):
+    watch, marker = serving
+    owed = uuid.uuid4()
+    _serve(_application("200 OK", [b"{}"], owed), fail_on_write=True)
+    assert watch.pending is None
+    assert marker.owed == [(owed, 42, delivery.Cause.NOT_SENT)]
+
+
+def test_an_error_answer_after_the_append_is_owed_as_error_answer(serving):
+    watch, marker = serving
+    owed = uuid.uuid4()
+    _serve(_application("500 Internal Server Error", [b"{}"], owed))
+    assert marker.owed == [(owed, 42, delivery.Cause.NOT_ANSWERED)]
+    owed_again = uuid.uuid4()
+    with pytest.raises(RuntimeError):
+        _serve(_application("200 OK", [b"{}"], owed_again, raises=True))
+    assert marker.owed[-1] == (owed_again, 42, delivery.Cause.NOT_ANSWERED)
+    assert watch.pending is None
+
+
+def test_requests_that_owe_nothing_pass_through_unwrapped(serving):
+    _, marker = serving
+    chunks = [b"ok"]
+    assert _application("200 OK", chunks, None)({}, lambda *args: None) is chunks
+    assert marker.owed == []
+
+
+def test_outside_gunicorn_the_middleware_does_nothing():
+    assert answers._Serving.watch is None
+    chunks = [b"ok"]
+    assert _application("500 Internal Server Error", chunks, None)({}, lambda *a: None) is chunks

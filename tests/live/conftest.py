@@ -1,4 +1,4 @@
-"""Shared by the live tests: a free port and a gunicorn serving Lexecon with our worker class."""
+"""Shared by the live tests: a free port and a gunicorn serving Lexecon as production does."""
 
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ def database_at(port: int):
 def gunicorn(
     port: int, env: dict[str, str], *, workers: int, stderr, options: tuple[str, ...] = ()
 ) -> subprocess.Popen:
-    """Start gunicorn as production does (``lexecon_site.workers.SyncWorker``) on 127.0.0.1."""
+    """Start gunicorn as production does (stock gunicorn with the repository's gunicorn.conf.py,
+    which it reads from its working directory) on 127.0.0.1."""
     return subprocess.Popen(
         [
-            *(sys.executable, "-m", "gunicorn", "lexecon_site.wsgi:application"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
-            *("--worker-class", "lexecon_site.workers.SyncWorker", "--timeout", "60"),
+            *(sys.executable, "-m", "gunicorn"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60"),
             *options,
         ],
         cwd=ROOT,

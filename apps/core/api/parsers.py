@@ -13,9 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
-from rest_framework.utils.mediatypes import media_type_matches
 
 MAX_DEPTH = 32
 
@@ -109,22 +108,3 @@ class StrictJSONParser(JSONParser):
         if limit is not None and len(data) > limit:
             raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
         return loads_strict(data)
-
-
-def read_json_body(request) -> Any:
-    """The body of a plain Django request, read exactly as DRF with :class:`StrictJSONParser` does.
-
-    No body (``Content-Length`` 0 or missing) is ``{}``; any other media type than JSON is 415; a body
-    over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is 413; then :func:`loads_strict`.
-    """
-    meta = request.META
-    try:
-        length = int(meta.get("CONTENT_LENGTH", meta.get("HTTP_CONTENT_LENGTH", 0)) or 0)
-    except (TypeError, ValueError):
-        length = 0
-    if length == 0:
-        return {}
-    content_type = meta.get("CONTENT_TYPE", meta.get("HTTP_CONTENT_TYPE", ""))
-    if not media_type_matches(StrictJSONParser.media_type, content_type):
-        raise UnsupportedMediaType(content_type)
-    return StrictJSONParser().parse(request)

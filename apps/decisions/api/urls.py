@@ -3,7 +3,7 @@ from django.urls import path
 from apps.decisions.api import views
 
 urlpatterns = [
-    path("decide", views.decide, name="decide"),
+    path("decide", views.DecideApi.as_view(), name="decide"),
     path("decide/verify", views.DecideVerifyApi.as_view(), name="decide-verify"),
     path("decisions", views.DecisionListApi.as_view(), name="decisions-list"),
     path(

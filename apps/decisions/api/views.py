@@ -7,25 +7,18 @@ import logging
 import re
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.exceptions import PermissionDenied as DrfPermissionDenied
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.authentication import AUTHENTICATE_HEADER, authenticate_agent_header
 from apps.accounts.principals import actor_of
-from apps.core.api.exception_handler import error_parts
-from apps.core.api.parsers import read_json_body
+from apps.core.api.negotiation import JsonOnlyNegotiation
 from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import InvalidInput, LedgerUnavailable, NotFound, PermissionDeniedError
 from apps.decisions import selectors
-from apps.decisions.api.serializers import DecideInput, RevokeInput, VerifyInput, parse_decide
+from apps.decisions.api.serializers import DecideInput, RevokeInput, VerifyInput, decide_input
 from apps.decisions.services import DecideRequest, decision_make
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
@@ -47,7 +40,13 @@ ERRORS = {
 
 
 class DecideApi(APIView):
+    """``POST /decide``: agents (scope ``decide``) and staff with the permission. The body is
+    validated by :class:`DecideInput`, whose declaration is also the OpenAPI request schema.
+    Agent calls reach it without the browser middleware (``AgentRouteMiddleware``)."""
+
     permission_classes = [ScopeOrPermission.of("decide")]
+    content_negotiation_class = JsonOnlyNegotiation
+    agent_route = True
 
     @extend_schema(
         operation_id="decide",
@@ -64,9 +63,29 @@ class DecideApi(APIView):
         responses={200: OpenApiResponse(description="the decision"), **ERRORS},
     )
     def post(self, request):
-        key = _idempotency_key(request)
-        body, headers = _decide(request, lambda: request.data, request.auth, key)
-        return Response(body, headers=headers)
+        idempotency_key = _idempotency_key(request)  # before the body is read
+        body = decide_input(request.data)
+        made = decision_make(
+            request=DecideRequest(
+                actor=body.actor,
+                action=body.requested_action,
+                resource=body.resource,
+                data_classes=tuple(body.data_classes),
+                context=body.context,
+                ai_system=body.ai_system,
+                request_id=body.request_id or request.request_id,
+                risk_level=body.risk_level,
+                policy_mode=body.policy_mode,
+                risk_dimensions=body.risk_dimensions,
+                tool=body.tool,
+                user_intent=body.user_intent,
+            ),
+            agent_key=request.auth,
+            idempotency_key=idempotency_key,
+            principal=request.user,
+        )
+        headers = {"Idempotent-Replayed": "true"} if made.replayed else {}
+        return Response(selectors.decision_response(made.decision), headers=headers)
 
     def handle_exception(self, exc):
         return super().handle_exception(_decide_error(exc))
@@ -82,77 +101,10 @@ def _decide_error(exc: Exception) -> Exception:
 
 
 def _idempotency_key(request) -> str | None:
-    key = request.META.get("HTTP_IDEMPOTENCY_KEY")  # what request.headers would build it from
+    key = request.META.get("HTTP_IDEMPOTENCY_KEY")
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
         raise InvalidInput("Idempotency-Key must be 1-200 visible ASCII characters.")
     return key
-
-
-def _decide(request, data, agent_key, idempotency_key) -> tuple[dict, dict[str, str]]:
-    """Validate the body (``data()`` reads it, after the Idempotency-Key check) and decide."""
-    values = parse_decide(data())
-    decide_request = DecideRequest(
-        actor=values["actor"],
-        action=values["action"],
-        resource=values.get("resource"),
-        data_classes=tuple(values.get("data_classes", ())),
-        context=values.get("context", {}),
-        ai_system=values.get("ai_system", ""),
-        request_id=values.get("request_id", "") or request.request_id,
-        risk_level=values.get("risk_level"),
-        policy_mode=values.get("policy_mode"),
-        risk_dimensions=values.get("risk_dimensions", {}),
-        tool=values.get("tool"),
-        user_intent=values.get("user_intent"),
-    )
-    made = decision_make(
-        request=decide_request,
-        agent_key=agent_key,
-        idempotency_key=idempotency_key,
-        principal=request.user,
-    )
-    headers = {"Idempotent-Replayed": "true"} if made.replayed else {}
-    return selectors.decision_response(made.decision), headers
-
-
-_decide_drf = DecideApi.as_view()
-_JSON = JSONRenderer()
-
-
-@csrf_exempt
-def decide(request):
-    """``POST /decide``. Agent calls (``Authorization`` header) take a direct path without DRF's
-    request wrapper, negotiation and response machinery (about 0.7 ms of CPU per call, a third of
-    the whole request); staff sessions, other methods and calls without credentials go through
-    :class:`DecideApi`. Both paths run the same checks in the same order (authenticate, scope,
-    Idempotency-Key, media type, body) and answer the same bytes — a differential test holds them
-    to it."""
-    header = request.META.get("HTTP_AUTHORIZATION")
-    if request.method != "POST" or not header:
-        return _decide_drf(request)
-    try:
-        try:
-            principal, agent_key = authenticate_agent_header(header)
-        except AuthenticationFailed as exc:
-            exc.auth_header = AUTHENTICATE_HEADER
-            raise
-        if not principal.has_scope("decide"):
-            raise DrfPermissionDenied("The agent key lacks the scope 'decide'.")
-        request.user, request.auth = principal, agent_key
-        idempotency_key = _idempotency_key(request)
-        body, headers = _decide(
-            request, lambda: read_json_body(request), agent_key, idempotency_key
-        )
-    except Exception as exc:  # noqa: BLE001 - every failure becomes the documented error shape
-        status, body, headers = error_parts(_decide_error(exc))
-        return HttpResponse(
-            _JSON.render(body), status=status, headers=headers, content_type="application/json"
-        )
-    return HttpResponse(_JSON.render(body), headers=headers, content_type="application/json")
-
-
-# The OpenAPI generator documents ``decide`` as the DRF view it stands for.
-decide.cls, decide.initkwargs = DecideApi, {}
 
 
 class DecideVerifyApi(APIView):

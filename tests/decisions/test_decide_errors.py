@@ -1,10 +1,6 @@
-"""The direct ``/decide`` view for agents answers exactly what the DRF view answers.
-
-``apps.decisions.api.views.decide`` skips DRF for calls that carry an ``Authorization`` header. Each
-case below is sent once through it and once through ``DecideApi`` (the documented DRF view) with an
-identical request; status, body bytes and the error headers must be equal. Successful decisions are
-compared through idempotent replays across the two paths, which must be byte-identical.
-"""
+"""``POST /decide`` through the whole middleware stack: every way a request can be refused gets
+its status and error code in the error shape and writes nothing; replays are byte-identical; the
+body's JSON types are part of the contract (``{"actor": 12}`` is a 400 naming ``actor``)."""
 
 from __future__ import annotations
 
@@ -12,9 +8,8 @@ import json
 import uuid
 
 import pytest
-from django.test import RequestFactory, override_settings
+from django.test import Client, override_settings
 
-from apps.decisions.api import views
 from apps.decisions.models import Decision
 from apps.ledger.models import LedgerEntry
 from tests.conftest import DEMO
@@ -22,32 +17,20 @@ from tests.factories import AgentKeyFactory
 
 pytestmark = pytest.mark.django_db
 
-factory = RequestFactory()
 
-
-def _request(raw_key: str | None, body: bytes, content_type: str, headers: dict[str, str]):
-    extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
+def _post(raw_key: str | None, body: bytes, content_type="application/json", headers=None):
+    extra = {
+        f"HTTP_{name.upper().replace('-', '_')}": value for name, value in (headers or {}).items()
+    }
     if raw_key is not None:
         extra["HTTP_AUTHORIZATION"] = raw_key
-    request = factory.generic("POST", "/decide", body, content_type=content_type, **extra)
-    request.request_id = "req-test-1"  # set by RequestIdMiddleware in a real request
-    return request
+    extra.setdefault("HTTP_X_REQUEST_ID", "req-test-1")
+    return Client().generic("POST", "/decide", body, content_type=content_type, **extra)
 
 
-def _both(raw_key, body, content_type="application/json", headers=None):
-    headers = headers or {}
-    direct = views.decide(_request(raw_key, body, content_type, headers))
-    drf = views.DecideApi.as_view()(_request(raw_key, body, content_type, headers))
-    drf.render()
-    return direct, drf
-
-
-def _same(direct, drf) -> None:
-    assert direct.status_code == drf.status_code
-    assert direct.content == drf.content
-    assert direct["Content-Type"] == drf["Content-Type"] == "application/json"
-    for header in ("WWW-Authenticate", "Retry-After", "Idempotent-Replayed"):
-        assert direct.get(header) == drf.get(header)
+def _nothing_written() -> None:
+    assert Decision.objects.count() == 0
+    assert not LedgerEntry.objects.filter(entry_type="decision.made").exists()
 
 
 @pytest.fixture
@@ -147,34 +130,111 @@ ERROR_CASES = [
     ERROR_CASES,
     ids=[case[0] for case in ERROR_CASES],
 )
-def test_errors_are_identical_and_write_nothing(
+def test_refused_requests_answer_in_the_error_shape_and_write_nothing(
     keys, name, key, body, content_type, headers, status, code
 ):
-    direct, drf = _both(keys.get(key, key), body, content_type, headers)
-    _same(direct, drf)
-    assert direct.status_code == status
-    error = json.loads(direct.content)["error"]
+    response = _post(keys.get(key, key), body, content_type, headers)
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    error = json.loads(response.content)["error"]
     assert set(error) == {"code", "message", "details"}
     if code is not None:
         assert error["code"] == code
     if status == 401:
-        assert direct["WWW-Authenticate"] == 'Bearer realm="lexecon"'
-    assert Decision.objects.count() == 0
-    assert not LedgerEntry.objects.filter(entry_type="decision.made").exists()
+        assert response["WWW-Authenticate"] == 'Bearer realm="lexecon"'
+    _nothing_written()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("actor", 12),
+        ("actor", 1.5),
+        ("actor", True),
+        ("action", 7),
+        ("resource", 5),
+        ("ai_system", 0),
+        ("request_id", 42),
+        ("tool", 3),
+        ("user_intent", 9),
+        ("data_classes", ["pii", 3]),
+        ("risk_level", "3"),
+        ("risk_level", True),
+        ("risk_dimensions", {"privacy": "50"}),
+        ("context", []),
+    ],
+    ids=lambda value: repr(value),
+)
+def test_a_value_of_the_wrong_json_type_is_400_naming_the_field(keys, field, value):
+    """JSON types are part of the contract: ``{"actor": 12}`` was once decided as ``"12"``."""
+    body = json.dumps({**DEMO, field: value}).encode()
+    response = _post(keys["decide"], body)
+    assert response.status_code == 400, response.content
+    error = json.loads(response.content)["error"]
+    assert error["code"] == "validation_error"
+    assert list(error["details"]) == [field]
+    _nothing_written()
+
+
+@pytest.mark.parametrize(
+    ("extra", "details"),
+    [
+        ({"actor": "  "}, {"actor": ["This field may not be blank."]}),
+        ({"actor": "x" * 201}, {"actor": ["Ensure this field has no more than 200 characters."]}),
+        ({"actor": "a\x00b"}, {"actor": ["Null characters are not allowed."]}),
+        ({"resource": ""}, {"resource": ["This field may not be blank."]}),
+        ({"risk_level": 6}, {"risk_level": ["Ensure this value is less than or equal to 5."]}),
+        ({"risk_dimensions": {"luck": 5}}, {"risk_dimensions": ["unknown dimensions ['luck']"]}),
+        (
+            {"proposed_action": "other"},
+            {"action": ["action and proposed_action differ; send one of them"]},
+        ),
+        (
+            {"context": {"s": "a\x00b"}},
+            {"context": ["context strings are at most 4096 characters, without NUL"]},
+        ),
+        ({"tool": None}, {"tool": ["Not a valid string."]}),
+    ],
+)
+def test_validation_messages(keys, extra, details):
+    response = _post(keys["decide"], json.dumps({**DEMO, **extra}).encode())
+    assert response.status_code == 400
+    assert json.loads(response.content)["error"]["details"] == details
+    _nothing_written()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"actor": "  padded  "},
+        {"risk_level": 3.0},
+        {"resource": None},
+        {"action": None, "proposed_action": "access_customer_data"},
+        {"unknown_field": 1},
+    ],
+    ids=repr,
+)
+def test_accepted_variants(keys, extra):
+    body = {**DEMO, **extra}
+    if body.get("action") is None:
+        body.pop("action")
+    response = _post(keys["decide"], json.dumps(body).encode())
+    assert response.status_code == 200, response.content
+    decision = Decision.objects.get()
+    assert decision.actor == body["actor"].strip()
 
 
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
-def test_oversized_body_is_413_on_both_paths(keys):
+def test_oversized_body_is_413(keys):
     body = json.dumps({**DEMO, "context": {"note": "x" * 2000}}).encode()
-    direct, drf = _both(keys["decide"], body)
-    _same(direct, drf)
-    assert direct.status_code == 413
-    assert Decision.objects.count() == 0
+    response = _post(keys["decide"], body)
+    assert response.status_code == 413
+    _nothing_written()
 
 
-def test_success_replays_identically_across_paths(keys):
-    headers = {"Idempotency-Key": "cross-path-1"}
-    first = views.decide(_request(keys["decide"], GOOD, "application/json", headers))
+def test_a_replay_answers_the_same_bytes_and_writes_nothing(keys):
+    headers = {"Idempotency-Key": "replay-1"}
+    first = _post(keys["decide"], GOOD, headers=headers)
     assert first.status_code == 200
     body = json.loads(first.content)
     assert body["outcome"] == "allowed"
@@ -183,31 +243,24 @@ def test_success_replays_identically_across_paths(keys):
     # Time-ordered ids (RFC 9562 v7) for the two unique indexes every allowed decision feeds.
     assert uuid.UUID(body["decision_id"]).version == 7
     assert uuid.UUID(hex=Decision.objects.get().token_jti).version == 7
-    replay = views.DecideApi.as_view()(_request(keys["decide"], GOOD, "application/json", headers))
-    replay.render()
+    replay = _post(keys["decide"], GOOD, headers=headers)
     assert replay.status_code == 200
     assert replay["Idempotent-Replayed"] == "true"
     assert replay.content == first.content
-    direct_replay = views.decide(_request(keys["decide"], GOOD, "application/json", headers))
-    assert direct_replay["Idempotent-Replayed"] == "true"
-    assert direct_replay.content == first.content
     assert Decision.objects.count() == 1
     assert LedgerEntry.objects.filter(entry_type="decision.made").count() == 1
 
 
-def test_conflicting_replay_is_409_on_both_paths(keys):
-    headers = {"Idempotency-Key": "cross-path-2"}
-    assert (
-        views.decide(_request(keys["decide"], GOOD, "application/json", headers)).status_code == 200
-    )
+def test_a_conflicting_replay_is_409(keys):
+    headers = {"Idempotency-Key": "replay-2"}
+    assert _post(keys["decide"], GOOD, headers=headers).status_code == 200
     other = json.dumps({**DEMO, "action": "delete_customer_data"}).encode()
-    direct, drf = _both(keys["decide"], other, headers=headers)
-    _same(direct, drf)
-    assert direct.status_code == 409
+    response = _post(keys["decide"], other, headers=headers)
+    assert response.status_code == 409
     assert Decision.objects.count() == 1
 
 
-def test_requests_without_credentials_and_other_methods_use_drf(client, keys):
+def test_requests_without_credentials_and_other_methods(client, keys):
     response = client.post("/decide", GOOD, content_type="application/json")
     assert response.status_code == 401
     assert json.loads(response.content)["error"]["code"] == "not_authenticated"
@@ -218,9 +271,7 @@ def test_requests_without_credentials_and_other_methods_use_drf(client, keys):
     assert Decision.objects.count() == 0
 
 
-def test_agent_calls_through_the_middleware_keep_every_response_header(client, keys):
-    """Agent calls leave the middleware chain early (AgentFastPathMiddleware) but still get the
-    request id, the security headers and the no-store cache policy."""
+def test_agent_answers_carry_every_response_header(client, keys):
     response = client.post(
         "/decide",
         GOOD,
@@ -247,10 +298,8 @@ def test_agent_calls_through_the_middleware_keep_every_response_header(client, k
 
 
 def test_staff_session_calls_still_pass_csrf_and_otp(verified_client, demo_policy):
-    """Without an Authorization header /decide is the full stack: a verified officer's session
+    """Without an Authorization header /decide is a staff session call: a verified officer's
     call without a CSRF token is refused and writes nothing."""
-    from django.test import Client
-
     officer = verified_client("compliance_officer")
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.cookies = officer.cookies
@@ -271,3 +320,16 @@ def test_staff_session_on_the_agent_only_route_is_told_what_is_needed(verified_c
     )
     assert Decision.objects.count() == 0
     assert LedgerEntry.objects.count() == entries
+
+
+def test_the_openapi_request_schema_is_the_validator_s_declaration(client):
+    """One declaration: the published request schema is generated from the model that validates."""
+    from apps.decisions.api.serializers import DecideInput
+
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    component = schema["components"]["schemas"]["DecideInputRequest"]
+    declared = DecideInput.model_json_schema(mode="validation")
+    assert set(component["properties"]) == set(declared["properties"])
+    assert component["required"] == declared["required"] == ["actor"]
+    assert component["properties"]["actor"] == {"type": "string", "minLength": 1, "maxLength": 200}
+    assert component["properties"]["risk_level"]["maximum"] == 5
