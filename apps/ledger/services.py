@@ -12,17 +12,11 @@ whatever the code does.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 import logging
-import math
 import os
-import re
 import secrets
 import threading
-import uuid
-import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +28,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
-from psycopg import pq
 from psycopg.types.json import Jsonb
 
 from apps.accounts.principals import system_actor
@@ -262,141 +255,17 @@ def _execute_prepared(statement: str, params: dict[str, Any]) -> tuple | None:
     """Run the append statement with server-side binding as a prepared statement.
 
     Django's psycopg cursors bind parameters client-side, so PostgreSQL would parse and plan this
-    multi-CTE statement on every append (measured: most of its cost). Its text is constant, so a
-    prepared plan is reused for the life of the connection. In autocommit mode (every decision
-    that is not escalated) the statement goes to libpq directly (:func:`_execute_libpq`); inside a
-    transaction psycopg's cursor runs it, so psycopg opens the transaction as it always does.
+    multi-CTE statement on every append (measured: most of its cost). Its text is constant, so
+    psycopg's ``prepare=True`` keeps one prepared plan per connection (ADR 0006). In autocommit
+    mode (every decision that is not escalated) the statement is its own transaction; inside one,
+    psycopg opens it as it always does. (A path straight to libpq, ADR 0008, saved nothing
+    measurable and is gone, ADR 0013.)
     """
     connection.ensure_connection()
-    raw = connection.connection
     # wrap_database_errors turns psycopg errors into Django's (IntegrityError, OperationalError…).
-    with connection.wrap_database_errors:
-        if raw.autocommit:
-            prepared = _libpq_form(statement)
-            values = _libpq_values(prepared[2], params)
-            if values is not None:
-                return _execute_libpq(raw, prepared, values)
-        with psycopg.Cursor(raw) as cursor:
-            cursor.execute(statement, params, prepare=True)
-            return cursor.fetchone()
-
-
-# psycopg connection -> names of the statements prepared on it (a new connection starts empty)
-_LIBPQ_PREPARED: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-
-
-@functools.cache
-def _libpq_form(statement: str) -> tuple[bytes, bytes, tuple[str, ...]]:
-    """``statement`` with psycopg's ``%(name)s`` placeholders as PostgreSQL's ``$n``: the
-    prepared statement's name, its text and the parameter names in order (once per text)."""
-    order: list[str] = []
-
-    def number(match: re.Match) -> str:
-        if match.group(1) not in order:
-            order.append(match.group(1))
-        return f"${order.index(match.group(1)) + 1}"
-
-    text = _PLACEHOLDER.sub(number, statement)
-    if "%" in text:  # a literal % would need psycopg's escaping rules; none of ours has one
-        raise ValueError("An append statement may not contain a literal '%'.")
-    name = b"lexecon_append_" + hashlib.sha256(statement.encode()).hexdigest()[:16].encode()
-    return name, text.encode(), tuple(order)
-
-
-def _libpq_values(order: tuple[str, ...], params: dict[str, Any]) -> list[bytes | None] | None:
-    """Parameters in PostgreSQL's text input form, or ``None`` if one has a type not handled here.
-
-    Every parameter of the append statement is either text in a string expression or wrapped in
-    ``CAST(... AS <column type>)`` (see :func:`_linked_template`), and is sent with no declared
-    type, so the server parses each text with the input function of the type it deduced, exactly
-    as for psycopg's own text dumps. A PostgreSQL test holds the rows written this way equal to
-    the rows written through psycopg.
-    """
-    values: list[bytes | None] = []
-    for key in order:
-        value = params[key]
-        kind = type(value)
-        if value is None:
-            values.append(None)
-        elif isinstance(value, str):  # str and str-valued choices (their text is their value)
-            values.append(str.encode(value))
-        elif kind is bool:
-            values.append(b"true" if value else b"false")
-        elif isinstance(value, int):  # int and psycopg's Int2/Int4/Int8 wrappers
-            values.append(str(int(value)).encode())
-        elif kind is float and math.isfinite(value):
-            values.append(repr(value).encode())  # shortest text that reads back as this double
-        elif kind is uuid.UUID:
-            values.append(str(value).encode())
-        elif kind is Jsonb and value.dumps is None:  # a field's own encoder goes via psycopg
-            values.append(json.dumps(value.obj, ensure_ascii=False).encode())
-        elif kind is datetime and value.tzinfo is not None:
-            values.append(value.isoformat().encode())
-        else:
-            return None
-    return values
-
-
-def _execute_libpq(
-    raw: Any, form: tuple[bytes, bytes, tuple[str, ...]], values: list
-) -> tuple | None:
-    """Execute the prepared ``form`` with libpq itself, preparing it first on a new connection.
-
-    psycopg's cursor spends ~60 µs of CPU per call here on machinery the append does not need
-    (cursor and query objects, adapters, its prepared-statement bookkeeping, result loaders);
-    this is the same Parse once / Bind-Execute per call, through psycopg's libpq binding. Only in
-    autocommit mode: the statement is its own transaction, so psycopg's transaction handling has
-    nothing to do. Errors become psycopg's exceptions, which the caller maps to Django's.
-    """
-    name, text, _ = form
-    pgconn = raw.pgconn
-    prepared = _LIBPQ_PREPARED.setdefault(raw, set())
-    for attempt in (1, 2):
-        if name not in prepared:
-            result = pgconn.prepare(name, text)
-            if result.status != pq.ExecStatus.COMMAND_OK:
-                raise _libpq_error(raw, result)
-            prepared.add(name)
-        result = pgconn.exec_prepared(name, values)
-        if result.status == pq.ExecStatus.TUPLES_OK:
-            break
-        lost = result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000"
-        if lost:  # invalid_sql_statement_name: the session dropped it (DISCARD ALL); nothing ran
-            prepared.discard(name)
-        if not lost or attempt == 2:
-            raise _libpq_error(raw, result)
-    if result.ntuples == 0:
-        return None
-    return tuple(_libpq_value(result, column) for column in range(result.nfields))
-
-
-def _libpq_error(raw: Any, result: Any) -> Exception:
-    """psycopg's exception for a failed result. A result that carries no SQLSTATE because the
-    connection itself broke (the server went away: "server closed the connection unexpectedly")
-    is an OperationalError, as psycopg's own cursor raises it, so Django answers 503, not 500."""
-    if result.error_field(pq.DiagnosticField.SQLSTATE) is None and (
-        raw.pgconn.status != pq.ConnStatus.OK
-    ):
-        message = result.error_message.decode(raw.info.encoding, "replace").strip()
-        return psycopg.OperationalError(message or "the connection to the database was lost")
-    return psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
-
-
-_INTEGER_OIDS = frozenset({20, 21, 23})  # int8, int2, int4
-_TEXT_OIDS = frozenset({25, 1043})  # text, varchar
-
-
-def _libpq_value(result: Any, column: int) -> Any:
-    value = result.get_value(0, column)
-    if value is None:
-        return None
-    oid = result.ftype(column)
-    if oid in _INTEGER_OIDS:
-        return int(value)
-    if oid in _TEXT_OIDS:
-        return value.decode()
-    raise TypeError(f"The append statement returned a column of type {oid}.")
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(statement, params, prepare=True)
+        return cursor.fetchone()
 
 
 def _append_postgres(
