@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DataError, transaction
 
+from apps.accounts.principals import system_actor
 from apps.core.exceptions import InvalidInput
 from apps.ledger.models import LedgerEntry
 from apps.policies import selectors, services
@@ -258,7 +259,8 @@ def test_postgresql_refuses_nul_which_is_why_the_loader_does():
         version.save()
     with pytest.raises(InvalidInput):
         services.policy_load(
-            document=_with_nul(example("customer_service.json"), "name"), loaded_by="test"
+            document=_with_nul(example("customer_service.json"), "name"),
+            actor=system_actor("test"),
         )
     assert PolicyVersion.objects.count() == 0
     assert LedgerEntry.objects.count() == 0
