@@ -39,7 +39,7 @@ def _decision(jti: str) -> Decision:
 
 def _append(decision: Decision) -> services.AppendedEntry:
     return services.ledger_append(
-        entry_type="decision.made",
+        entry_type="test.event",  # free-form: this is about the linked row, not the payload
         payload={"decision_id": str(decision.id)},
         linked=services.LinkedRow(decision),
     )
