@@ -29,6 +29,7 @@ run: venv
 test: venv browser-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 ## Quick loop: skips browser and live-server tests.
@@ -45,6 +46,7 @@ browser-deps:
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(PY) -m ruff format .

@@ -6,6 +6,7 @@ import re
 import uuid
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from apps.core.logging import request_id_var
 
@@ -65,13 +66,15 @@ class AgentFastPathMiddleware:
     key and cost ~0.1 ms of CPU each time. Only ``POST`` requests carrying an ``Authorization``
     header to a path in ``fast_paths`` qualify; their views authenticate the key themselves and
     answer everything else exactly as the full stack would (see ``apps.decisions.api.views``).
+    The paths and their views come from the ``LEXECON_AGENT_FAST_PATHS`` setting (path → dotted
+    view), so the kernel imports no domain app.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
-        from apps.decisions.api.views import decide
-
-        self.fast_paths = {"/decide": decide}
+        self.fast_paths = {
+            path: import_string(view) for path, view in settings.LEXECON_AGENT_FAST_PATHS.items()
+        }
 
     def __call__(self, request):
         if request.method == "POST" and request.META.get("HTTP_AUTHORIZATION"):

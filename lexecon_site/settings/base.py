@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+# Paths AgentFastPathMiddleware hands straight to their view (path → dotted view).
+LEXECON_AGENT_FAST_PATHS = {"/decide": "apps.decisions.api.views.decide"}
 
 TEMPLATES = [
     {
