@@ -30,6 +30,7 @@ test: venv browser-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 ## Quick loop: skips browser and live-server tests.
@@ -47,6 +48,7 @@ lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 format: venv
 	$(PY) -m ruff format .
