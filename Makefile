@@ -29,6 +29,8 @@ run: venv
 test: venv browser-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 ## Quick loop: skips browser and live-server tests.
@@ -45,6 +47,8 @@ browser-deps:
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy
 
 format: venv
 	$(PY) -m ruff format .

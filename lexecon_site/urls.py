@@ -4,12 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.core import views as core_views
+from apps.accounts import views as account_views
 
 urlpatterns = [
     # First: /decide is the hottest path, and URL resolution tries patterns in order.
     path("", include("apps.decisions.api.urls")),
-    path("", core_views.home, name="home"),
+    path("", account_views.home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

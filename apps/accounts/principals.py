@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from apps.core.principals import AgentIdentity
+
 
 @dataclass(frozen=True)
-class AgentPrincipal:
+class AgentPrincipal(AgentIdentity):
     """What ``request.user`` is for an agent: its key id, name and scopes; never staff."""
 
     key_id: str

@@ -30,6 +30,16 @@ from apps.accounts.decorators import staff_page
 from apps.accounts.forms import EnrolForm, OTPForm
 
 
+@staff_page("accounts.view_dashboard")
+def home(request):
+    """The staff home page: links to the oversight pages and the backup codes left."""
+    return render(
+        request,
+        "accounts/home.html",
+        {"backup_codes_left": selectors.user_unused_backup_code_count(user=request.user)},
+    )
+
+
 def _safe_next(request, default: str = "home") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(

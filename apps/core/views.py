@@ -1,4 +1,4 @@
-"""Pages and Django-level error handlers.
+"""Django-level error handlers (the staff home page is ``apps.accounts.views.home``).
 
 API routes answer errors in the JSON error shape (even for unknown routes); the human pages under
 ``/admin/``, ``/accounts/`` and ``/oversight/`` get small HTML pages. No page ever shows a stack trace.
@@ -13,8 +13,6 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.template import loader
 
-from apps.accounts import selectors as account_selectors
-from apps.accounts.decorators import staff_page
 from apps.core.api.exception_handler import error_response
 
 HTML_PREFIXES = ("/admin/", "/accounts/", "/oversight/", "/static/")
@@ -22,15 +20,6 @@ HTML_PREFIXES = ("/admin/", "/accounts/", "/oversight/", "/static/")
 
 def _wants_html(request) -> bool:
     return request.path == "/" or request.path.startswith(HTML_PREFIXES)
-
-
-@staff_page("accounts.view_dashboard")
-def home(request):
-    return render(
-        request,
-        "core/home.html",
-        {"backup_codes_left": account_selectors.user_unused_backup_code_count(user=request.user)},
-    )
 
 
 def handler400(request, exception=None):

@@ -345,7 +345,7 @@ def fields_of(entry_type: str) -> list[str]:
 
 # --- Reading ---------------------------------------------------------------------------------------
 
-_V1_SUBJECTS = {
+_V1_SUBJECTS: dict[str, tuple[str, str | None]] = {
     EntryType.POLICY_LOADED: ("policy_version", "version_hash"),
     EntryType.POLICY_ACTIVATED: ("policy_version", "version_hash"),
     EntryType.DECISION_MADE: ("decision", "decision_id"),

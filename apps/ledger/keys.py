@@ -21,6 +21,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 NONCE_SIZE = 12
 _HKDF_INFO = b"lexecon/signing-keys/v1"
 
+# The two algorithms signing keys use (``Ed25519`` for tokens and notes, ``RSA-PSS-4096`` for notes).
+PrivateKey = ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
+PublicKey = ed25519.Ed25519PublicKey | rsa.RSAPublicKey
+
 
 class KeyUnwrapError(Exception):
     """The stored private key could not be decrypted (wrong master key or tampered row)."""
@@ -49,15 +53,15 @@ class Wrapper:
         nonce = os.urandom(NONCE_SIZE)
         return nonce + AESGCM(self.key).encrypt(nonce, plaintext, kid.encode())
 
-    def open(self, sealed: bytes, kid: str) -> bytes:
-        sealed = bytes(sealed)
+    def open(self, sealed: bytes | memoryview, kid: str) -> bytes:
+        data = bytes(sealed)  # a BinaryField reads back as memoryview on PostgreSQL
         try:
-            return AESGCM(self.key).decrypt(sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], kid.encode())
+            return AESGCM(self.key).decrypt(data[:NONCE_SIZE], data[NONCE_SIZE:], kid.encode())
         except (InvalidTag, ValueError) as exc:
             raise KeyUnwrapError(f"cannot decrypt the private key of {kid}") from exc
 
 
-def generate(algorithm: str):
+def generate(algorithm: str) -> PrivateKey:
     """Generate a private key object for ``Ed25519`` or ``RSA-PSS-4096``."""
     if algorithm == "Ed25519":
         return ed25519.Ed25519PrivateKey.generate()
@@ -66,7 +70,7 @@ def generate(algorithm: str):
     raise ValueError(f"unknown algorithm {algorithm!r}")
 
 
-def private_der(private_key) -> bytes:
+def private_der(private_key: PrivateKey) -> bytes:
     return private_key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
@@ -74,22 +78,28 @@ def private_der(private_key) -> bytes:
     )
 
 
-def public_der(private_key) -> bytes:
+def public_der(private_key: PrivateKey) -> bytes:
     return private_key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 
-def load_private(der: bytes):
+def load_private(der: bytes) -> PrivateKey:
     """Load a private key we generated and sealed ourselves.
 
     RSA validation (~0.2 s for 4096 bits) is skipped: the DER comes out of an AES-GCM envelope
     that authenticates it, so it is exactly the key ``generate`` produced.
     """
-    return serialization.load_der_private_key(
+    key = serialization.load_der_private_key(
         der, password=None, unsafe_skip_rsa_key_validation=True
     )
+    if not isinstance(key, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
+        raise ValueError(f"unsupported private key type {type(key).__name__}")
+    return key
 
 
-def load_public(der: bytes):
-    return serialization.load_der_public_key(bytes(der))
+def load_public(der: bytes | memoryview) -> PublicKey:
+    key = serialization.load_der_public_key(bytes(der))
+    if not isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
+        raise ValueError(f"unsupported public key type {type(key).__name__}")
+    return key

@@ -13,7 +13,7 @@ from apps.core.exceptions import InvalidInput, NotFound
 from apps.ledger import merkle, notes, tree
 from apps.ledger.keys import load_public
 from apps.ledger.models import ChainHead, Checkpoint, LedgerEntry, MerkleNode, SigningKey
-from tools.verify_bundle import ChainVerifier, check_checkpoint, parse_note_key
+from tools.verify_bundle import ChainVerifier, NoteVerifierKey, check_checkpoint, parse_note_key
 
 VERIFY_BATCH = 5000
 MAX_STORED_ERRORS = 20  # a wholly corrupted tree table must not make the report unbounded
@@ -91,7 +91,7 @@ def keys_list(*, purpose: str = SigningKey.Purpose.CHECKPOINT) -> list[SigningKe
     return list(SigningKey.objects.filter(purpose=purpose).order_by("created_at", "kid"))
 
 
-def checkpoint_verifier_keys():
+def checkpoint_verifier_keys() -> list[NoteVerifierKey]:
     """Every checkpoint key ever published (active and retired) as note verifier keys."""
     return [parse_note_key(key_note_key(key)) for key in keys_list()]
 

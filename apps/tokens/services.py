@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
 from django.db import transaction
 
@@ -24,7 +25,7 @@ from apps.tokens.models import RevokedToken
 # The active signing key is re-read at most this often per process; a rotation takes effect within it.
 ACTIVE_KEY_TTL_SECONDS = 5.0
 _active: dict[str, Any] = {"expires": 0.0, "kid": None, "private": None}
-_public_keys: dict[str, Any] = {}
+_public_keys: dict[str, ed25519.Ed25519PublicKey] = {}
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,16 @@ def token_issue(
     return IssuedToken(token_format.encode(claims, private), claims)
 
 
-def _public_key(kid: str):
+def _public_key(kid: str) -> ed25519.Ed25519PublicKey:
     key = _public_keys.get(kid)
     if key is None:
         row = SigningKey.objects.filter(kid=kid, purpose=SigningKey.Purpose.TOKEN).first()
         if row is None:
             raise TokenError(Reason.UNKNOWN_KID, "the token names a key we never issued")
-        key = load_public(row.public_key)
-        _public_keys[kid] = key
+        loaded = load_public(row.public_key)
+        if not isinstance(loaded, ed25519.Ed25519PublicKey):  # token keys are Ed25519 only
+            raise TokenError(Reason.UNKNOWN_KID, "the token names a key that is not a token key")
+        key = _public_keys[kid] = loaded
     return key
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 import time_machine
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from apps.accounts.principals import system_actor
 from apps.decisions.models import Decision
@@ -114,6 +114,28 @@ def test_t19_checkpoint_key_cannot_sign_tokens(issued):
     checkpoint_key = ledger.active_signing_key(purpose="checkpoint", algorithm="Ed25519")
     claims["kid"] = checkpoint_key.kid
     signature = ledger.signing_key_private(checkpoint_key).sign(canonical_bytes(claims))
+    assert verify(reassemble(claims, signature)).reason == "unknown_kid"
+
+
+def test_t19_token_kid_with_a_non_ed25519_key_is_unknown_kid(issued):
+    # A token-purpose row holding an RSA key (never produced by our services) names no key a token
+    # can be checked with: a reason code, not a TypeError from verifying with the wrong key type.
+    from django.utils import timezone
+
+    from apps.ledger import keys
+
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    SigningKey.objects.create(
+        kid="token-rsa-19990101-deadbeef",
+        algorithm=SigningKey.Algorithm.RSA_PSS_4096,
+        purpose=SigningKey.Purpose.TOKEN,
+        public_key=keys.public_der(rsa_key),
+        encrypted_private_key=b"unused",
+        master_key_id="unused",
+        not_before=timezone.now(),
+    )
+    claims, signature = parts(issued.token)
+    claims["kid"] = "token-rsa-19990101-deadbeef"
     assert verify(reassemble(claims, signature)).reason == "unknown_kid"
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 
-from apps.accounts.principals import AgentPrincipal
+from apps.core.principals import AgentIdentity
 
 
 def is_agent(request) -> bool:
-    return isinstance(request.user, AgentPrincipal)
+    return isinstance(request.user, AgentIdentity)
 
 
 def is_verified_staff(request) -> bool:
     user = request.user
-    if isinstance(user, AgentPrincipal) or not getattr(user, "is_authenticated", False):
+    if isinstance(user, AgentIdentity) or not getattr(user, "is_authenticated", False):
         return False
     verified = getattr(user, "is_verified", None)
     return bool(user.is_active and verified is not None and verified())

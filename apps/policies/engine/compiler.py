@@ -382,19 +382,20 @@ class CompiledPolicy:
         for rule in rules:
             object_kind = rule.object_kind
             if object_kind:
-                value = rule.object_value
+                # A rule's object is either a glob (a matcher) or one literal value.
+                matcher = rule.object_matcher
                 if object_kind == DATA_OBJECT:
-                    if value is not None:
-                        if value not in data_classes:
+                    if matcher is None:
+                        if rule.object_value not in data_classes:
                             continue
-                    elif not any(map(rule.object_matcher, data_classes)):
+                    elif not any(map(matcher, data_classes)):
                         continue
                 elif resource is None:
                     continue
-                elif value is not None:
-                    if value != resource:
+                elif matcher is None:
+                    if rule.object_value != resource:
                         continue
-                elif not rule.object_matcher(resource):
+                elif not matcher(resource):
                     continue
             status: bool | str = True
             for check in rule.checks:

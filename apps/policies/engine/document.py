@@ -909,7 +909,7 @@ class _Parser:
             problem = validate_condition_literal(op, raw["value"])
             if problem is not None:
                 self.fail(_join(path, "value"), problem)
-        if len(self.errors) != before:
+        if len(self.errors) != before or not isinstance(field_name, str) or not isinstance(op, str):
             return None
         return Condition(field_name, op, _normalise_literal(op, raw["value"]))
 

@@ -165,7 +165,7 @@ class EvaluationRequest:
             actor=data.get("actor"),  # type: ignore[arg-type]
             action=data.get("action"),  # type: ignore[arg-type]
             resource=data.get("resource"),
-            data_classes=tuple(data_classes) if isinstance(data_classes, list) else data_classes,
+            data_classes=tuple(data_classes) if isinstance(data_classes, list) else data_classes,  # type: ignore[arg-type]
             context=EMPTY_MAPPING if context is None else context,
         )
 

@@ -4,7 +4,9 @@ Run it as the table owner. It REVOKEs UPDATE, DELETE and TRUNCATE on the ledger 
 the application connects as, on top of the append-only triggers.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from psycopg import sql
 
@@ -14,10 +16,10 @@ TABLES = ("ledger_ledgerentry", "ledger_checkpoint", "ledger_merklenode")
 class Command(BaseCommand):
     help = "Revoke UPDATE/DELETE/TRUNCATE on ledger tables from the application role (PostgreSQL)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--role", required=True)
 
-    def handle(self, *args, role, **options):
+    def handle(self, *args: Any, role: Any, **options: Any) -> None:
         if connection.vendor != "postgresql":
             raise CommandError("ledger_harden applies to PostgreSQL only.")
         with connection.cursor() as cursor:

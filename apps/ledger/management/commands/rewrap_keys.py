@@ -5,6 +5,7 @@ master key decrypts nothing.
 """
 
 import getpass
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         "Re-wrap signing keys from the old master key (LEXECON_OLD_MASTER_KEY) to the current one."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         old = text("LEXECON_OLD_MASTER_KEY") or getpass.getpass("Old master key: ")
         try:
             count = services.signing_keys_rewrap(old_master_key=old)

@@ -5,8 +5,9 @@ Exit code 0 when the ledger verifies, 1 when it does not.
 
 import json
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from apps.ledger import selectors
 
@@ -14,10 +15,10 @@ from apps.ledger import selectors
 class Command(BaseCommand):
     help = "Verify every entry hash, link and signed checkpoint of the ledger."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="print the full JSON report")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         report = selectors.ledger_verify()
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
