@@ -46,7 +46,7 @@ def capture_statement() -> tuple[str, dict]:
     from apps.accounts import services as accounts
     from apps.accounts.principals import system_actor
     from apps.decisions.services import DecideRequest, decision_make
-    from apps.ledger import services as ledger
+    from apps.ledger.services import append
     from apps.policies import services as policies
 
     call_command("migrate", verbosity=0)
@@ -54,13 +54,13 @@ def capture_statement() -> tuple[str, dict]:
     policies.policy_load(document=document, actor=system_actor("benchmark"), activate=True)
     key = accounts.agent_key_create(name="bench", scopes=["decide"]).key
     captured: dict = {}
-    original = ledger._execute_prepared
+    original = append._execute_prepared
 
     def keep(statement, params):
         captured["statement"], captured["params"] = statement, params
         return original(statement, params)
 
-    ledger._execute_prepared = keep
+    append._execute_prepared = keep
     try:
         decision_make(
             request=DecideRequest(
@@ -71,7 +71,7 @@ def capture_statement() -> tuple[str, dict]:
             agent_key=key,
         )
     finally:
-        ledger._execute_prepared = original
+        append._execute_prepared = original
     connection.close()
     return captured["statement"], captured["params"]
 

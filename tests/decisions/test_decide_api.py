@@ -250,12 +250,13 @@ def test_wrong_master_key_is_503_and_writes_nothing(agent, settings):
     so the decision fails closed with 503 in the error shape — no decision, no ledger entry."""
     from apps.ledger import services as ledger_services
     from apps.ledger.models import SigningKey
+    from apps.ledger.services import signing
 
     ledger_services.signing_keys_ensure()
     assert SigningKey.objects.filter(purpose="token").exists()
     entries = LedgerEntry.objects.count()
     settings.LEXECON_MASTER_KEY = "another-master-key-another-master-key-0123456789"
-    ledger_services._PRIVATE_KEYS.clear()
+    signing._PRIVATE_KEYS.clear()
     tokens.forget_cached_keys()
     response = decide(agent, DEMO)
     assert response.status_code == 503

@@ -29,6 +29,7 @@ from apps.ledger import events
 from apps.ledger import services as ledger
 from apps.ledger.entry_types import EntryType
 from apps.ledger.models import LedgerEntry
+from apps.ledger.services import append
 from tests.escalations.conftest import CRITICAL, JUSTIFICATION, NOTE, REFUND, decide
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +63,9 @@ def traced_sites(monkeypatch):
             seen.add((str(path.relative_to(ROOT)), caller.f_lineno))
         return original(**kwargs)
 
+    # Other apps call the package's name, the ledger's own services the append module's.
     monkeypatch.setattr(ledger, "ledger_append", tracing)
+    monkeypatch.setattr(append, "ledger_append", tracing)
     return seen
 
 

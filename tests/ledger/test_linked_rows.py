@@ -10,6 +10,7 @@ from psycopg.types.json import Jsonb
 
 from apps.decisions.models import Decision
 from apps.ledger import services
+from apps.ledger.services import append
 from tests.ledger.conftest import full_decision
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,7 @@ def _plain(value):
 )
 def test_preparers_equal_get_db_prep_save(instance, postgres_only):
     """Linked rows are inserted by the PostgreSQL append statement only (elsewhere: ORM save)."""
-    _, bound = services._linked_template(services.LinkedRow(instance), 0)
+    _, bound = append._linked_template(services.LinkedRow(instance), 0)
     fast = {key: prepare(instance) for _, key, prepare in bound}
     # pre_save of auto_now_add fields has now set created_at; Django's path reuses that value.
     for field, key, _ in bound:
@@ -56,6 +57,6 @@ def test_preparers_equal_get_db_prep_save(instance, postgres_only):
 
 
 def test_preparers_are_built_once_per_model():
-    _, first = services._linked_template(services.LinkedRow(Decision()), 0)
-    _, again = services._linked_template(services.LinkedRow(Decision()), 0)
+    _, first = append._linked_template(services.LinkedRow(Decision()), 0)
+    _, again = append._linked_template(services.LinkedRow(Decision()), 0)
     assert again is first  # the same fields and preparer functions, not rebuilt per row

@@ -6,6 +6,7 @@ import pytest
 
 from apps.ledger import merkle, services, tree
 from apps.ledger.models import LedgerEntry, MerkleNode
+from apps.ledger.services import nodes
 from tests.ledger.conftest import append_many
 from tools.verify_bundle import verify_consistency, verify_inclusion
 
@@ -38,7 +39,7 @@ def test_fill_is_incremental_and_matches_memory(ledger600):
 def test_fill_batches_store_the_same_nodes(ledger600, monkeypatch, batch):
     """Blocks are read and stored ``_FILL_BATCH`` at a time; the compact range that completes
     parents carries across batches."""
-    monkeypatch.setattr(services, "_FILL_BATCH", batch)
+    monkeypatch.setattr(nodes, "_FILL_BATCH", batch)
     assert services.merkle_nodes_fill(size=SIZE) == 3
     stored = {(n.level, n.index): bytes(n.hash) for n in MerkleNode.objects.all()}
     assert stored == {key: ledger600.get_perfect(*key) for key in ((8, 0), (8, 1), (9, 0))}

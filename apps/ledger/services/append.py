@@ -1,4 +1,4 @@
-"""Writes to the ledger: appends, Merkle node storage, signing keys and checkpoints.
+"""Appends: the one writer of ledger entries.
 
 ``ledger_append`` is the ONLY writer of ledger entries. It runs inside the caller's transaction, so a
 governance change and its ledger entry commit or roll back together. Appends are serialised: on
@@ -25,21 +25,17 @@ from typing import Any
 import psycopg
 from celery import current_app
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Max
-from django.utils import timezone
+from django.db import connection, models, transaction
 from psycopg.types.json import Jsonb
 
-from apps.accounts.principals import system_actor
 from apps.core.exceptions import InvalidInput, ServiceUnavailable
-from apps.ledger import events, merkle, notes, tree
-from apps.ledger import keys as keycrypto
+from apps.ledger import events, merkle, tree
 from apps.ledger.entry_types import EntryType
-from apps.ledger.models import ChainHead, Checkpoint, LedgerEntry, MerkleNode, SigningKey
+from apps.ledger.models import ChainHead, LedgerEntry
 from tools.verify_bundle import GENESIS_PREV_HASH, canonical_bytes
 
 logger = logging.getLogger("lexecon.ledger")
+
 
 CHUNK = tree.CHUNK
 
@@ -403,8 +399,10 @@ def _enqueue_checkpoint() -> None:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         _CheckpointRequests.of_this_process().ask()
         return
+    # By the task's registered name (a Celery signature runs eagerly here): the checkpoint code
+    # signs with keys whose rotation appends, so importing it from here would make a loop.
     try:
-        ledger_checkpoint_create()
+        current_app.signature("ledger.checkpoint").delay()
     except Exception:
         logger.exception("could not make a ledger checkpoint now; the periodic task will")
 
@@ -449,249 +447,3 @@ class _CheckpointRequests(threading.Thread):
                 current_app.send_task("ledger.checkpoint")
             except Exception:
                 logger.exception("could not ask for a ledger checkpoint; the periodic task will")
-
-
-# --- Stored Merkle nodes -----------------------------------------------------------------------------
-
-
-_FILL_BATCH = 64
-
-
-def merkle_nodes_fill(*, size: int) -> int:
-    """Store every complete perfect subtree of level >= 8 inside the first ``size`` entries.
-
-    Idempotent and incremental: it resumes after the last stored 256-leaf block. Returns how many
-    nodes it wrote. Complete subtrees never change, so stored nodes stay valid for ever.
-    """
-    base = merkle.STORED_MIN_LEVEL
-    done = MerkleNode.objects.filter(level=base).aggregate(top=Max("index"))["top"]
-    next_block = 0 if done is None else done + 1
-    last_block = size // CHUNK  # blocks [0, last_block) are complete
-    if next_block >= last_block:
-        return 0
-    # The compact range over 256-leaf blocks resumes from stored nodes (peaks of next_block blocks).
-    positions = merkle.CompactRange.peak_positions(next_block)
-    stored = {
-        (level, index): bytes(value)
-        for level, index, value in MerkleNode.objects.filter(
-            level__in={level + base for level, _ in positions}
-        ).values_list("level", "index", "hash")
-    }
-    peaks = [stored[(level + base, index)] for level, index in positions]
-    blocks = merkle.CompactRange.from_peaks(next_block, peaks)
-    written = 0
-    # Up to _FILL_BATCH blocks per query and per insert: a checkpoint every 1,000 entries covers
-    # about four blocks, a first fill of a million entries about four thousand.
-    for first in range(next_block, last_block, _FILL_BATCH):
-        stop = min(first + _FILL_BATCH, last_block)
-        leaves = tree.leaf_hashes(first * CHUNK, stop * CHUNK)
-        rows = []
-        for block in range(first, stop):
-            offset = (block - first) * CHUNK
-            block_hash = merkle.InMemoryProvider(leaves[offset : offset + CHUNK]).get_perfect(
-                base, 0
-            )
-            completed: list[tuple[int, int, bytes]] = []
-            blocks.append(block_hash, completed)
-            rows.append(MerkleNode(level=base, index=block, hash=block_hash))
-            rows += [MerkleNode(level=base + lvl, index=idx, hash=h) for lvl, idx, h in completed]
-        MerkleNode.objects.bulk_create(rows, ignore_conflicts=True)
-        written += len(rows)
-    return written
-
-
-# --- Signing keys --------------------------------------------------------------------------------------
-
-
-def _wrapper() -> keycrypto.Wrapper:
-    return keycrypto.Wrapper.from_master_key(settings.LEXECON_MASTER_KEY)
-
-
-def _new_kid(purpose: str, algorithm: str) -> str:
-    short = "ed25519" if algorithm == SigningKey.Algorithm.ED25519 else "rsa4096"
-    return f"{purpose}-{short}-{timezone.now():%Y%m%d}-{secrets.token_hex(4)}"
-
-
-def signing_key_create(*, purpose: str, algorithm: str) -> SigningKey:
-    """Generate a key pair and store it with the private half sealed under the master key."""
-    private = keycrypto.generate(algorithm)
-    kid = _new_kid(purpose, algorithm)
-    wrapper = _wrapper()
-    key = SigningKey(
-        kid=kid,
-        algorithm=algorithm,
-        purpose=purpose,
-        status=SigningKey.Status.ACTIVE,
-        public_key=keycrypto.public_der(private),
-        encrypted_private_key=wrapper.seal(keycrypto.private_der(private), kid),
-        master_key_id=wrapper.key_id,
-        not_before=timezone.now(),
-    )
-    key.full_clean()
-    key.save()
-    return key
-
-
-REQUIRED_KEYS = (
-    (SigningKey.Purpose.CHECKPOINT, SigningKey.Algorithm.ED25519),
-    (SigningKey.Purpose.CHECKPOINT, SigningKey.Algorithm.RSA_PSS_4096),
-    (SigningKey.Purpose.TOKEN, SigningKey.Algorithm.ED25519),
-)
-
-
-def signing_keys_ensure() -> list[SigningKey]:
-    """Generate, at first use, every active key the ledger and tokens need.
-
-    Safe under concurrency: the partial unique index allows one active key per purpose and
-    algorithm, so a process that loses the race gets an IntegrityError and uses the winner's key.
-    """
-    created = []
-    for purpose, algorithm in REQUIRED_KEYS:
-        active = SigningKey.objects.filter(
-            purpose=purpose, algorithm=algorithm, status=SigningKey.Status.ACTIVE
-        )
-        if active.exists():
-            continue
-        try:
-            with transaction.atomic():
-                created.append(signing_key_create(purpose=purpose, algorithm=algorithm))
-        except (IntegrityError, ValidationError):  # another process created it a moment ago
-            continue
-    return created
-
-
-@transaction.atomic
-def signing_keys_rotate(*, purposes: tuple[str, ...] = tuple(SigningKey.Purpose.values)) -> dict:
-    """Retire the active keys of ``purposes`` and create new ones; record it in the ledger.
-
-    Retired keys keep verifying (old tokens until they expire, old checkpoints for ever) but never
-    sign again.
-    """
-    now = timezone.now()
-    retired, created = [], []
-    for purpose, algorithm in REQUIRED_KEYS:
-        if purpose not in purposes:
-            continue
-        for key in SigningKey.objects.select_for_update().filter(
-            purpose=purpose, algorithm=algorithm, status=SigningKey.Status.ACTIVE
-        ):
-            key.status = SigningKey.Status.RETIRED
-            key.not_after = now
-            key.save(update_fields=["status", "not_after"])
-            retired.append(key.kid)
-        created.append(signing_key_create(purpose=purpose, algorithm=algorithm).kid)
-    ledger_append(
-        entry_type=EntryType.KEYS_ROTATED,
-        payload={
-            **events.envelope(
-                actor=system_actor("rotate_keys", "manage.py rotate_keys"),
-                subject_type="signing_keys",
-                subject_id=",".join(sorted(purposes)),
-            ),
-            "retired": sorted(retired),
-            "created": sorted(created),
-        },
-    )
-    return {"retired": retired, "created": created}
-
-
-@transaction.atomic
-def signing_keys_rewrap(*, old_master_key: str) -> int:
-    """Re-encrypt every private key from ``old_master_key`` to the current master key."""
-    old, new = keycrypto.Wrapper.from_master_key(old_master_key), _wrapper()
-    count = 0
-    for key in SigningKey.objects.select_for_update().exclude(master_key_id=new.key_id):
-        if key.master_key_id != old.key_id:
-            raise InvalidInput(
-                f"Key {key.kid} is sealed under neither the old nor the new master key."
-            )
-        plaintext = old.open(key.encrypted_private_key, key.kid)
-        key.encrypted_private_key = new.seal(plaintext, key.kid)
-        key.master_key_id = new.key_id
-        key.save(update_fields=["encrypted_private_key", "master_key_id"])
-        count += 1
-    return count
-
-
-# Loaded private keys by (kid, sealed bytes, master key): loading an RSA-4096 key validates it (~0.2 s),
-# far too slow per checkpoint or token. A re-wrap or another master key changes the cache key.
-_PRIVATE_KEYS: dict[tuple[str, bytes, str], keycrypto.PrivateKey] = {}
-
-
-def signing_key_private(key: SigningKey) -> keycrypto.PrivateKey:
-    """Decrypt an ACTIVE key for signing. Retired keys never sign."""
-    if key.status != SigningKey.Status.ACTIVE:
-        raise InvalidInput(f"Key {key.kid} is retired: it verifies but never signs.")
-    wrapper = _wrapper()
-    cache_key = (key.kid, bytes(key.encrypted_private_key), wrapper.key_id)
-    private = _PRIVATE_KEYS.get(cache_key)
-    if private is None:
-        try:
-            sealed = wrapper.open(key.encrypted_private_key, key.kid)
-        except keycrypto.KeyUnwrapError as exc:
-            # A changed LEXECON_MASTER_KEY without `manage.py rewrap_keys`, or a tampered row.
-            logger.critical("cannot unseal signing key %s with the configured master key", key.kid)
-            raise ServiceUnavailable(
-                "The signing keys cannot be unsealed with the configured master key; nothing was "
-                "signed or written. An operator must restore LEXECON_MASTER_KEY or re-wrap the keys."
-            ) from exc
-        private = keycrypto.load_private(sealed)
-        _PRIVATE_KEYS[cache_key] = private
-    return private
-
-
-def active_signing_key(*, purpose: str, algorithm: str) -> SigningKey:
-    key = SigningKey.objects.filter(
-        purpose=purpose, algorithm=algorithm, status=SigningKey.Status.ACTIVE
-    ).first()
-    if key is None:
-        signing_keys_ensure()
-        key = SigningKey.objects.get(
-            purpose=purpose, algorithm=algorithm, status=SigningKey.Status.ACTIVE
-        )
-    return key
-
-
-# --- Checkpoints ---------------------------------------------------------------------------------------
-
-
-def checkpoint_signers() -> list[notes.NoteSigner]:
-    """Ed25519 first, RSA-4096 PSS second, both named after this log's origin."""
-    origin = settings.LEXECON_ORIGIN
-    return [
-        notes.NoteSigner(
-            origin,
-            signing_key_private(
-                active_signing_key(purpose=SigningKey.Purpose.CHECKPOINT, algorithm=algorithm)
-            ),
-        )
-        for algorithm in (SigningKey.Algorithm.ED25519, SigningKey.Algorithm.RSA_PSS_4096)
-    ]
-
-
-def ledger_checkpoint_create() -> Checkpoint | None:
-    """Sign a checkpoint over every committed entry, unless the latest already covers them.
-
-    One transaction (one durable commit instead of one per stored-node batch), and the root's
-    stored nodes are read in one query: in the embedded default this runs inside the request that
-    completed every ``LEXECON_CHECKPOINT_EVERY``-th entry, and its worker serves nobody meanwhile.
-    """
-    with transaction.atomic():
-        return _checkpoint_create()
-
-
-def _checkpoint_create() -> Checkpoint | None:
-    head = ChainHead.objects.filter(pk=1).first()
-    size = (head.seq + 1) if head else 0
-    if size <= 0:
-        return None
-    latest = Checkpoint.objects.order_by("-tree_size").first()
-    if latest is not None and latest.tree_size >= size:
-        return latest
-    merkle_nodes_fill(size=size)
-    root_hash = tree.root(size)
-    note = notes.sign_checkpoint(settings.LEXECON_ORIGIN, size, root_hash, checkpoint_signers())
-    checkpoint, _ = Checkpoint.objects.get_or_create(
-        tree_size=size, defaults={"root_hash": root_hash, "note": note}
-    )
-    return checkpoint
