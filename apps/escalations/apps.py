@@ -5,3 +5,8 @@ class EscalationsConfig(AppConfig):
     name = "apps.escalations"
     label = "escalations"
     verbose_name = "Escalations and oversight"
+
+    def ready(self) -> None:
+        # Register the Celery tasks in every process (web too): the services enqueue them by
+        # their registered names, which fail loudly if a task is missing.
+        from apps.escalations import tasks  # noqa: F401

@@ -8,6 +8,6 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import status_probes
-        from apps.ledger import selectors
+        from apps.ledger import selectors, tasks  # noqa: F401  (registers the Celery tasks)
 
         status_probes.register_ledger_head(selectors.ledger_head_summary)

@@ -181,3 +181,20 @@ def test_append_statement_is_prepared_once_per_connection(postgres_only):
             "WHERE statement LIKE '%%INSERT INTO ledger_ledgerentry%%' AND NOT from_sql"
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_every_nth_entry_signs_a_checkpoint_after_commit_in_eager_mode(
+    db, settings, django_capture_on_commit_callbacks
+):
+    """The N-th append asks for ``ledger.checkpoint`` by name after commit; in the embedded
+    default (Celery eager) that signs the checkpoint in the same process, no broker involved."""
+    from apps.ledger.models import Checkpoint
+
+    settings.LEXECON_CHECKPOINT_EVERY = 3
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):  # genesis (seq 0) + seq 1..3; seq 2 completes the interval of 3
+            services.ledger_append(entry_type="test.event", payload={"n": n})
+    # One checkpoint, signed after the commit, over everything committed by then.
+    sizes = list(Checkpoint.objects.values_list("tree_size", flat=True))
+    assert sizes == [4]

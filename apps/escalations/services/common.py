@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from celery import current_app
@@ -120,12 +121,10 @@ def notify(kind: str, escalation: Escalation, user_ids: list[int]) -> None:
     """After commit, ask the ``escalations.notify`` task to e-mail ``user_ids`` about ``kind``."""
     if not user_ids:
         return
-    # By the task's registered name: the task module calls these services, so importing it here
-    # would make a loop. A signature of a registered task still honours eager mode.
-    notification = current_app.signature(
-        "escalations.notify", args=(kind, str(escalation.pk), sorted(set(user_ids)))
-    )
-    transaction.on_commit(notification.delay)
+    # By the task's registered name (EscalationsConfig.ready registers it; a missing name is a
+    # KeyError): the task module calls these services, so importing it here would make a loop.
+    task = current_app.tasks["escalations.notify"]
+    transaction.on_commit(partial(task.delay, kind, str(escalation.pk), sorted(set(user_ids))))
 
 
 def audit_refusal(action: str, user: Any, escalation_id: Any, error: Exception) -> None:

@@ -399,10 +399,11 @@ def _enqueue_checkpoint() -> None:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         _CheckpointRequests.of_this_process().ask()
         return
-    # By the task's registered name (a Celery signature runs eagerly here): the checkpoint code
-    # signs with keys whose rotation appends, so importing it from here would make a loop.
+    # By the task's registered name (LedgerConfig.ready registers it; a missing name is a
+    # KeyError, never a silent publish): the checkpoint code signs with keys whose rotation
+    # appends, so importing it from here would make a loop. Eager mode signs it right here.
     try:
-        current_app.signature("ledger.checkpoint").delay()
+        current_app.tasks["ledger.checkpoint"].delay()
     except Exception:
         logger.exception("could not make a ledger checkpoint now; the periodic task will")
 
