@@ -13,6 +13,8 @@ from apps.decisions.models import Decision, ResponsibilityRecord
 
 Kind = ResponsibilityRecord.Kind
 Level = ResponsibilityRecord.Level
+# Django rebuilds ``Choices.values`` on every access; this runs once per decision.
+_KINDS, _LEVELS = frozenset(Kind.values), frozenset(Level.values)
 
 
 def engine_recommendation(decision: Decision) -> str:
@@ -38,7 +40,7 @@ def responsibility_record_build(
 ) -> ResponsibilityRecord:
     """An unsaved record; ``responsibility_record`` saves it, the ``/decide`` pipeline writes it
     in its ledger statement (``ledger.LinkedRow``). ``actor`` is the ledger envelope's actor."""
-    if kind not in Kind.values or level not in Level.values:
+    if kind not in _KINDS or level not in _LEVELS:
         raise ValueError(f"unknown responsibility kind {kind!r} or level {level!r}")
     return ResponsibilityRecord(
         decision=decision,
