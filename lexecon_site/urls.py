@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("apps.risk.api.urls")),
     path("", include("apps.policies.api.urls")),
     path("", include("apps.escalations.urls")),
+    path("", include("apps.evidence.api.urls")),
 ]
 
 handler400 = "apps.core.views.handler400"

@@ -26,4 +26,6 @@ class EntryType(models.TextChoices):
     AGENT_STOPPED = "agent.stopped", "Agent stopped by a human (tokens revoked)"
     KEYS_ROTATED = "keys.rotated", "Signing keys rotated"
     EXPORT_CREATED = "export.created", "Audit export created"
+    EVIDENCE_REGISTERED = "evidence.registered", "Evidence artifact registered"
+    EVIDENCE_LINKED = "evidence.linked", "Evidence artifact linked to a decision or control"
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

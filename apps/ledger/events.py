@@ -262,6 +262,62 @@ class ExportCreated(Envelope):
     sha256: Hex64
 
 
+Sha256 = Hex64
+#: ``<framework>:<control id>``, e.g. ``soc2:CC6.1`` (apps.evidence.constants.CONTROL_REF).
+ControlRef = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}:[A-Za-z0-9][A-Za-z0-9.()_:/-]{0,63}$")
+]
+ArtifactType = Literal[
+    "decision_log",
+    "policy_snapshot",
+    "context_capture",
+    "screenshot",
+    "attestation",
+    "signature",
+    "audit_trail",
+    "external_report",
+]
+
+
+class EvidenceRegistered(Envelope):
+    """An artifact's bytes were stored and its row written: hash, type, size and links, never
+    the content, title or metadata."""
+
+    SUBJECT = "evidence"
+    artifact_id: Uuid
+    artifact_type: ArtifactType
+    sha256: Sha256
+    size_bytes: Annotated[int, Field(ge=0)]
+    media_type: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    decision_ids: list[Uuid]
+    control_ids: list[ControlRef]
+
+
+class EvidenceLinked(Envelope):
+    """A link appended after registration: to a decision, or to a framework's control."""
+
+    SUBJECT = "evidence"
+    artifact_id: Uuid
+    link: Literal["decision", "control"]
+    decision_id: Uuid | None = None
+    framework: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")] | None = None
+    control_id: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.()_:/-]{0,63}$")] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> EvidenceLinked:
+        if self.link == "decision" and (
+            self.decision_id is None or self.framework is not None or self.control_id is not None
+        ):
+            raise ValueError("a decision link names decision_id only")
+        if self.link == "control" and (
+            self.decision_id is not None or self.framework is None or self.control_id is None
+        ):
+            raise ValueError("a control link names framework and control_id only")
+        return self
+
+
 class TestEvent(_Strict):
     """Free-form payloads for the ledger's own tests and benchmarks; refused unless
     ``LEXECON_LEDGER_TEST_EVENTS`` is on (test settings only)."""
@@ -287,6 +343,8 @@ REGISTRY: dict[str, type[_Strict]] = {
     EntryType.AGENT_STOPPED: AgentStopped,
     EntryType.KEYS_ROTATED: KeysRotated,
     EntryType.EXPORT_CREATED: ExportCreated,
+    EntryType.EVIDENCE_REGISTERED: EvidenceRegistered,
+    EntryType.EVIDENCE_LINKED: EvidenceLinked,
     EntryType.TEST_EVENT: TestEvent,
 }
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "apps.risk",
     "apps.ledger",
     "apps.tokens",
+    "apps.evidence",
     "apps.escalations",
     "apps.decisions",
 ]
@@ -206,7 +207,18 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Evidence bytes, addressed by SHA-256 (ADR 0018). Replace the backend with any django-storages
+    # one in a settings module; LEXECON_EVIDENCE_DIR moves the local directory.
+    "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": text("LEXECON_EVIDENCE_DIR") or str(var_dir() / "evidence")},
+    },
 }
+# Largest evidence artifact POST /evidence/register accepts (multipart; JSON bodies stay within
+# LEXECON_MAX_BODY_BYTES); larger is 413 artifact_too_large.
+LEXECON_EVIDENCE_MAX_BYTES = integer("LEXECON_EVIDENCE_MAX_BYTES", 100 * 1024 * 1024)
+# Per-type overrides of the default retention in days, e.g. {"screenshot": 730}.
+LEXECON_EVIDENCE_RETENTION_DAYS: dict[str, int] = {}
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,5 +1,7 @@
 """Test settings: the same stack as the embedded default (or PostgreSQL/Redis from the env), made fast."""
 
+import tempfile
+
 from lexecon_site.env import flag
 from lexecon_site.settings.base import *  # noqa: F403
 
@@ -12,6 +14,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Tests that read or write evidence bytes point this at their tmp_path (tests/evidence).
+    "evidence": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tempfile.mkdtemp(prefix="lexecon-evidence-")},
+    },
 }
 WHITENOISE_AUTOREFRESH = True
 LOGGING["root"]["level"] = "WARNING"

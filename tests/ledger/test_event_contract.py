@@ -148,6 +148,28 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
     )
     assert revoke.status_code == 200, revoke.content
     ledger.signing_keys_rotate(purposes=("token",))
+
+    # Evidence: registered with links, then linked to another decision and to a control.
+    from django.core.files.base import ContentFile
+
+    from apps.evidence import services as evidence
+
+    principal = Decision.objects.get(pk=allowed["decision_id"])
+    artifact = evidence.evidence_register(
+        principal=officer,
+        artifact_type="policy_snapshot",
+        title="policy as applied",
+        content=ContentFile(b"policy bytes"),
+        media_type="text/plain",
+        decision_ids=[principal.pk],
+        control_ids=["soc2:CC6.1"],
+    )
+    evidence.evidence_link_decision(
+        principal=officer, artifact_id=artifact.pk, decision_id=denied["decision_id"]
+    )
+    evidence.evidence_link_control(
+        principal=officer, artifact_id=artifact.pk, framework="iso27001", control_id="A.8.15"
+    )
     assert delivery.settle(uuid.UUID(allowed["decision_id"]), 0, delivery.Cause.NOT_SENT)
 
     # Every append site in apps/ ran (the ones a test fixture reaches count too).

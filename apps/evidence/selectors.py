@@ -1,0 +1,112 @@
+"""Evidence reads, scoped by ``EvidenceArtifact.objects.visible_to`` (querysets.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from apps.core.exceptions import NotFound
+from apps.evidence import services
+from apps.evidence.models import EvidenceArtifact, EvidenceControlLink, EvidenceDecisionLink
+
+
+def _with_links(queryset: QuerySet[EvidenceArtifact]) -> QuerySet[EvidenceArtifact]:
+    return queryset.prefetch_related(
+        Prefetch("decision_links", queryset=EvidenceDecisionLink.objects.order_by("id")),
+        Prefetch("control_links", queryset=EvidenceControlLink.objects.order_by("id")),
+    )
+
+
+def evidence_get(*, principal: Any, artifact_id: Any) -> EvidenceArtifact:
+    """One artifact ``principal`` may see; ``NotFound`` otherwise (existence is not revealed)."""
+    artifact = _with_links(EvidenceArtifact.objects.visible_to(principal)).filter(pk=artifact_id)
+    found = artifact.first()
+    if found is None:
+        raise NotFound("No such evidence artifact.")
+    return found
+
+
+def evidence_list(
+    *,
+    principal: Any,
+    artifact_type: str | None = None,
+    decision_id: Any = None,
+    framework: str | None = None,
+    control_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[EvidenceArtifact]:
+    """The artifacts ``principal`` may see, newest first, filtered."""
+    queryset = EvidenceArtifact.objects.visible_to(principal)
+    if artifact_type:
+        queryset = queryset.filter(artifact_type=artifact_type)
+    if decision_id is not None:
+        queryset = queryset.filter(
+            pk__in=EvidenceDecisionLink.objects.filter(decision_id=decision_id).values(
+                "artifact_id"
+            )
+        )
+    if control_id:
+        links = EvidenceControlLink.objects.filter(control_id=control_id)
+        if framework:
+            links = links.filter(framework=framework.lower())
+        queryset = queryset.filter(pk__in=links.values("artifact_id"))
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    if until is not None:
+        queryset = queryset.filter(created_at__lt=until)
+    return _with_links(queryset.order_by("-created_at", "-id"))
+
+
+def evidence_as_dict(artifact: EvidenceArtifact) -> dict[str, Any]:
+    """The API representation of an artifact and its links."""
+    return {
+        "artifact_id": str(artifact.pk),
+        "artifact_type": artifact.artifact_type,
+        "title": artifact.title,
+        "sha256": artifact.sha256,
+        "size_bytes": artifact.size_bytes,
+        "media_type": artifact.media_type,
+        "source": artifact.source,
+        "metadata": artifact.metadata,
+        "created_at": artifact.created_at.isoformat().replace("+00:00", "Z"),
+        "retention_days": artifact.retention_days,
+        "retention_until": artifact.retention_until.isoformat().replace("+00:00", "Z"),
+        "registered_by": artifact.registered_by,
+        "ledger_entry_id": artifact.ledger_seq,
+        "decision_ids": [str(link.decision_id) for link in artifact.decision_links.all()],
+        "control_ids": [link.ref for link in artifact.control_links.all()],
+    }
+
+
+def link_as_dict(link: EvidenceDecisionLink | EvidenceControlLink) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "artifact_id": str(link.artifact_id),
+        "ledger_entry_id": link.ledger_seq,
+        "created_at": link.created_at.isoformat().replace("+00:00", "Z"),
+    }
+    if isinstance(link, EvidenceDecisionLink):
+        body.update(link="decision", decision_id=str(link.decision_id))
+    else:
+        body.update(link="control", framework=link.framework, control_id=link.control_id)
+    return body
+
+
+def evidence_verify(
+    *, artifact: EvidenceArtifact, chunks: Iterable[bytes] | None = None
+) -> dict[str, Any]:
+    """Re-hash the stored bytes (or ``chunks`` sent by the caller) against the recorded hash.
+
+    Writes nothing. Missing content is ``valid: false`` with ``sha256: null``.
+    """
+    try:
+        digest = services.digest_chunks(
+            chunks if chunks is not None else services.stored_chunks(artifact.sha256)
+        )
+    except FileNotFoundError:
+        return {"valid": False, "sha256": None, "stored_sha256": artifact.sha256}
+    valid = digest.sha256 == artifact.sha256 and digest.size_bytes == artifact.size_bytes
+    return {"valid": valid, "sha256": digest.sha256, "stored_sha256": artifact.sha256}

@@ -1,0 +1,330 @@
+"""Evidence writes: register an artifact, link it to a decision or a control.
+
+Each write appends its ledger entry in the same transaction as its rows (``evidence.registered``,
+``evidence.linked``). Content is read in chunks of ``CHUNK_SIZE`` and hashed while it is read; it
+is stored once per SHA-256 in the ``evidence`` storage (ADR 0018). Everything that can refuse a
+registration (type, links, size) is checked before a byte is stored, and a registration that fails
+after storing new bytes removes them again, so a refused request leaves no row, no file and no
+ledger entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts.principals import AgentPrincipal, actor_of
+from apps.core.exceptions import ApplicationError, InvalidInput, NotFound
+from apps.decisions.models import Decision
+from apps.evidence.constants import (
+    CHUNK_SIZE,
+    CONTROL_ID,
+    CONTROL_REF,
+    DEFAULT_RETENTION_DAYS,
+    FRAMEWORK,
+    MAX_RETENTION_DAYS,
+    STORAGE_ALIAS,
+    ArtifactType,
+)
+from apps.evidence.models import (
+    EvidenceArtifact,
+    EvidenceControlLink,
+    EvidenceDecisionLink,
+    content_name,
+)
+from apps.ledger import events
+from apps.ledger import services as ledger
+from apps.ledger.entry_types import EntryType
+
+
+class ArtifactTooLarge(ApplicationError):
+    code = "artifact_too_large"
+    status = 413
+    default_message = "The artifact is larger than LEXECON_EVIDENCE_MAX_BYTES allows."
+
+
+def evidence_storage() -> Storage:
+    """The storage that holds artifact bytes (``STORAGES["evidence"]``)."""
+    return storages[STORAGE_ALIAS]
+
+
+def max_bytes() -> int:
+    return int(settings.LEXECON_EVIDENCE_MAX_BYTES)
+
+
+def retention_days_for(artifact_type: str) -> int:
+    """The default retention of a type, after the ``LEXECON_EVIDENCE_RETENTION_DAYS`` override."""
+    overrides: dict[str, int] = getattr(settings, "LEXECON_EVIDENCE_RETENTION_DAYS", {}) or {}
+    return int(overrides.get(artifact_type, DEFAULT_RETENTION_DAYS[artifact_type]))
+
+
+@dataclass(frozen=True)
+class Digest:
+    sha256: str
+    size_bytes: int
+
+
+def digest_chunks(chunks: Iterable[bytes], *, limit: int | None = None) -> Digest:
+    """SHA-256 and length of a stream of chunks; ``ArtifactTooLarge`` past ``limit`` bytes."""
+    hasher = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise ArtifactTooLarge(details={"max_bytes": limit})
+        hasher.update(chunk)
+    return Digest(sha256=hasher.hexdigest(), size_bytes=size)
+
+
+def stored_chunks(sha256: str) -> Iterator[bytes]:
+    """The stored bytes of ``sha256``, chunk by chunk (``FileNotFoundError`` when missing)."""
+    with evidence_storage().open(content_name(sha256), "rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            yield chunk
+
+
+def parse_control_ref(ref: str) -> tuple[str, str]:
+    """``"soc2:CC6.1"`` → ``("soc2", "CC6.1")``; framework ids are case-insensitive."""
+    framework, _, control_id = ref.partition(":")
+    normalised = f"{framework.lower()}:{control_id}"
+    match = CONTROL_REF.fullmatch(normalised)
+    if match is None:
+        raise InvalidInput(
+            "A control is named <framework>:<control id>, e.g. soc2:CC6.1.",
+            details={"control_ids": [ref]},
+        )
+    return match["framework"], match["control_id"]
+
+
+@dataclass
+class _Pending:
+    decisions: list[Decision] = field(default_factory=list)
+    controls: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _visible_decisions(principal: Any, decision_ids: Iterable[Any]) -> list[Decision]:
+    wanted = list(dict.fromkeys(str(i) for i in decision_ids))
+    found = {str(d.pk): d for d in Decision.objects.visible_to(principal).filter(pk__in=wanted)}
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise NotFound("No such decision.", details={"decision_ids": missing})
+    return [found[i] for i in wanted]
+
+
+def _store(source: File, sha256: str) -> bool:
+    """Store ``source`` under its hash unless those bytes are already there; True if new."""
+    storage = evidence_storage()
+    name = content_name(sha256)
+    if storage.exists(name):
+        return False
+    source.seek(0)
+    saved = storage.save(name, source)
+    if saved != name:
+        # A concurrent registration stored the same bytes first; ours is an identical copy.
+        storage.delete(saved)
+        return False
+    return True
+
+
+def _unstore(sha256: str) -> None:
+    if not EvidenceArtifact.objects.filter(sha256=sha256).exists():
+        evidence_storage().delete(content_name(sha256))
+
+
+def evidence_register(
+    *,
+    principal: Any,
+    artifact_type: str,
+    title: str,
+    content: File,
+    media_type: str,
+    source: str = "",
+    decision_ids: Iterable[Any] = (),
+    control_ids: Iterable[str] = (),
+    retention_days: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> EvidenceArtifact:
+    """Hash and store ``content`` (a seekable file, read in chunks), write the artifact, its links
+    and its ``evidence.registered`` entry; return the artifact.
+
+    ``retention_days`` may lengthen the type's retention, never shorten it.
+    """
+    if artifact_type not in ArtifactType.values:
+        raise InvalidInput(
+            "Unknown artifact type.",
+            details={"artifact_type": artifact_type, "allowed": list(ArtifactType.values)},
+        )
+    default_days = retention_days_for(artifact_type)
+    days = default_days if retention_days is None else retention_days
+    if not default_days <= days <= MAX_RETENTION_DAYS:
+        raise InvalidInput(
+            f"retention_days must be between the type's {default_days} and {MAX_RETENTION_DAYS}.",
+            details={"retention_days": retention_days},
+        )
+    pending = _Pending(
+        decisions=_visible_decisions(principal, decision_ids),
+        controls=list(dict.fromkeys(parse_control_ref(ref) for ref in control_ids)),
+    )
+    digest = digest_chunks(content.chunks(CHUNK_SIZE), limit=max_bytes())
+    created_file = _store(content, digest.sha256)
+    try:
+        return _write_artifact(
+            principal=principal,
+            artifact_type=artifact_type,
+            title=title,
+            digest=digest,
+            media_type=media_type,
+            source=source,
+            days=days,
+            metadata=metadata or {},
+            pending=pending,
+        )
+    except BaseException:
+        if created_file:
+            _unstore(digest.sha256)
+        raise
+
+
+@transaction.atomic
+def _write_artifact(
+    *,
+    principal: Any,
+    artifact_type: str,
+    title: str,
+    digest: Digest,
+    media_type: str,
+    source: str,
+    days: int,
+    metadata: dict[str, Any],
+    pending: _Pending,
+) -> EvidenceArtifact:
+    actor = actor_of(principal)
+    artifact = EvidenceArtifact(
+        artifact_type=artifact_type,
+        title=title,
+        sha256=digest.sha256,
+        size_bytes=digest.size_bytes,
+        media_type=media_type,
+        source=source,
+        metadata=metadata,
+        retention_days=days,
+        retention_until=timezone.now() + timedelta(days=days),
+        registered_by_key_id=(principal.key_id if isinstance(principal, AgentPrincipal) else None),
+        registered_by=actor["id"],
+        ledger_seq=0,
+    )
+    payload = {
+        **events.envelope(actor=actor, subject_type="evidence", subject_id=str(artifact.pk)),
+        "artifact_id": str(artifact.pk),
+        "artifact_type": artifact_type,
+        "sha256": digest.sha256,
+        "size_bytes": digest.size_bytes,
+        "media_type": media_type,
+        "decision_ids": [str(d.pk) for d in pending.decisions],
+        "control_ids": [f"{f}:{c}" for f, c in pending.controls],
+    }
+    entry = ledger.ledger_append(entry_type=EntryType.EVIDENCE_REGISTERED, payload=payload)
+    artifact.ledger_seq = entry.seq
+    artifact.full_clean(exclude=["registered_by_key"])
+    artifact.save(force_insert=True)
+    EvidenceDecisionLink.objects.bulk_create(
+        EvidenceDecisionLink(artifact=artifact, decision=d, ledger_seq=entry.seq)
+        for d in pending.decisions
+    )
+    EvidenceControlLink.objects.bulk_create(
+        EvidenceControlLink(artifact=artifact, framework=f, control_id=c, ledger_seq=entry.seq)
+        for f, c in pending.controls
+    )
+    return artifact
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    link: EvidenceDecisionLink | EvidenceControlLink
+    created: bool
+
+
+def _visible_artifact(principal: Any, artifact_id: Any) -> EvidenceArtifact:
+    artifact = EvidenceArtifact.objects.visible_to(principal).filter(pk=artifact_id).first()
+    if artifact is None:
+        raise NotFound("No such evidence artifact.")
+    return artifact
+
+
+def _append_link(principal: Any, artifact: EvidenceArtifact, fields: dict[str, Any]) -> int:
+    payload = {
+        **events.envelope(
+            actor=actor_of(principal), subject_type="evidence", subject_id=str(artifact.pk)
+        ),
+        "artifact_id": str(artifact.pk),
+        **fields,
+    }
+    return ledger.ledger_append(entry_type=EntryType.EVIDENCE_LINKED, payload=payload).seq
+
+
+def evidence_link_decision(*, principal: Any, artifact_id: Any, decision_id: Any) -> LinkResult:
+    """Link a visible artifact to a visible decision (``evidence.linked``); a repeat returns the
+    existing link and writes nothing. Either one invisible: ``NotFound``, nothing written."""
+    artifact = _visible_artifact(principal, artifact_id)
+    (decision,) = _visible_decisions(principal, [decision_id])
+    existing = EvidenceDecisionLink.objects.filter(artifact=artifact, decision=decision).first()
+    if existing is not None:
+        return LinkResult(existing, created=False)
+    try:
+        with transaction.atomic():
+            seq = _append_link(
+                principal, artifact, {"link": "decision", "decision_id": str(decision.pk)}
+            )
+            link = EvidenceDecisionLink.objects.create(
+                artifact=artifact, decision=decision, ledger_seq=seq
+            )
+    except IntegrityError:
+        # A concurrent identical request won; its link is the answer, ours rolled back.
+        link = EvidenceDecisionLink.objects.get(artifact=artifact, decision=decision)
+        return LinkResult(link, created=False)
+    return LinkResult(link, created=True)
+
+
+def evidence_link_control(
+    *, principal: Any, artifact_id: Any, framework: str, control_id: str
+) -> LinkResult:
+    """Link a visible artifact to ``framework``'s control (``evidence.linked``); idempotent."""
+    framework = framework.lower()
+    if not FRAMEWORK.fullmatch(framework) or not CONTROL_ID.fullmatch(control_id):
+        raise InvalidInput(
+            "framework is a short lower-case id (soc2) and control_id a control's id (CC6.1).",
+            details={"framework": framework, "control_id": control_id},
+        )
+    artifact = _visible_artifact(principal, artifact_id)
+    lookup = {"artifact": artifact, "framework": framework, "control_id": control_id}
+    existing = EvidenceControlLink.objects.filter(**lookup).first()
+    if existing is not None:
+        return LinkResult(existing, created=False)
+    try:
+        with transaction.atomic():
+            seq = _append_link(
+                principal,
+                artifact,
+                {"link": "control", "framework": framework, "control_id": control_id},
+            )
+            link = EvidenceControlLink.objects.create(**lookup, ledger_seq=seq)
+    except IntegrityError:
+        return LinkResult(EvidenceControlLink.objects.get(**lookup), created=False)
+    return LinkResult(link, created=True)
+
+
+def open_content(artifact: EvidenceArtifact) -> IO[bytes]:
+    """The stored bytes of ``artifact`` as an open file (the caller streams and closes it)."""
+    try:
+        return evidence_storage().open(artifact.content_name, "rb")
+    except FileNotFoundError as exc:
+        raise NotFound("The artifact's content is missing from storage.") from exc
