@@ -47,6 +47,17 @@ def principal_label(user) -> str:
     return label if isinstance(label, str) and label else f"user:{user.pk}"
 
 
+def is_person(principal) -> bool:
+    """An active, signed-in person (a Django user); agents are ``AgentPrincipal`` objects and
+    anonymous callers are not authenticated. The visibility rules start from this."""
+    return (
+        not isinstance(principal, AgentPrincipal)
+        and bool(getattr(principal, "is_authenticated", False))
+        and bool(getattr(principal, "is_active", False))
+        and hasattr(principal, "has_perm")
+    )
+
+
 def user_role(user) -> str:
     """A person's role names (their groups), comma-separated; ``staff`` when they have none."""
     roles = sorted(group.name for group in user.groups.all())

@@ -20,7 +20,7 @@ from django.apps import apps
 from django.db import models
 from guardian.shortcuts import get_objects_for_user
 
-from apps.accounts.principals import AgentPrincipal
+from apps.accounts.principals import AgentPrincipal, is_person
 
 SEE_ALL_DECISIONS = (
     "accounts.view_audit_logs",
@@ -28,16 +28,6 @@ SEE_ALL_DECISIONS = (
     "escalations.view_all_escalations",
 )
 VIEW_ESCALATION = "escalations.view_escalation"
-
-
-def is_person(principal: Any) -> bool:
-    """An active, signed-in Django user (agents are ``AgentPrincipal`` objects)."""
-    return (
-        not isinstance(principal, AgentPrincipal)
-        and getattr(principal, "is_authenticated", False)
-        and getattr(principal, "is_active", False)
-        and hasattr(principal, "has_perm")
-    )
 
 
 def sees_every_decision(principal: Any) -> bool:

@@ -30,11 +30,6 @@ def decision_get(*, principal: Any, decision_id: Any) -> Decision:
     return decision
 
 
-def decision_is_visible(*, principal: Any, decision: Decision) -> bool:
-    """May ``principal`` see ``decision``? (the one rule, for a row already in hand)"""
-    return Decision.objects.filter(pk=decision.pk).visible_to(principal).exists()
-
-
 def decision_list(
     *,
     principal: Any,

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import models
 from guardian.shortcuts import get_objects_for_user
 
-from apps.decisions.querysets import is_person
+from apps.accounts.principals import is_person
 
 SEE_ALL_ESCALATIONS = ("accounts.view_audit_logs", "escalations.view_all_escalations")
 VIEW_ESCALATION = "escalations.view_escalation"

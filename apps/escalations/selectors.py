@@ -32,7 +32,7 @@ from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.constants import Role
-from apps.accounts.principals import principal_label
+from apps.accounts.principals import is_person, principal_label
 from apps.core.exceptions import NotFound
 from apps.escalations.constants import (
     DEFAULT_FOUR_EYES_PRIORITIES,
@@ -56,8 +56,8 @@ OVERRIDE = "accounts.execute_override"
 
 
 def _is_human(user: Any) -> bool:
-    """A signed-in Django user (agents are ``AgentPrincipal`` objects, not users)."""
-    return isinstance(user, get_user_model()) and user.is_active
+    """A signed-in person (``accounts.principals.is_person``, the visibility rules' test)."""
+    return is_person(user)
 
 
 def rfc3339(value: datetime | None) -> str | None:
@@ -94,11 +94,6 @@ def escalation_list(
     if priority:
         queryset = queryset.filter(priority=priority)
     return queryset.order_by("sla_deadline", "created_at")
-
-
-def escalation_is_visible(*, user: Any, escalation: Escalation) -> bool:
-    """May ``user`` see ``escalation``? The one rule: ``Escalation.objects.visible_to``."""
-    return Escalation.objects.filter(pk=escalation.pk).visible_to(user).exists()
 
 
 def escalation_get(*, user: Any, escalation_id: Any) -> Escalation:
@@ -229,11 +224,6 @@ def decision_escalation(decision: Model) -> Escalation | None:
         return decision.escalation  # type: ignore[attr-defined]  # reverse one-to-one
     except Escalation.DoesNotExist:
         return None
-
-
-def decision_is_visible(*, user: Any, decision: Model) -> bool:
-    """May ``user`` see ``decision``? The one rule: ``Decision.objects.visible_to``."""
-    return type(decision).objects.filter(pk=decision.pk).visible_to(user).exists()  # type: ignore[attr-defined]
 
 
 def decision_can_stop(*, user: Any, decision: Model) -> bool:

@@ -14,9 +14,9 @@ from typing import Any
 
 from django.db import models
 
-from apps.accounts.principals import AgentPrincipal
+from apps.accounts.principals import AgentPrincipal, is_person
 from apps.decisions.models import Decision
-from apps.decisions.querysets import is_person, sees_every_decision
+from apps.decisions.querysets import sees_every_decision
 
 EXPORT_EVIDENCE = "accounts.export_evidence"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 
-from apps.accounts.principals import AgentPrincipal
+from apps.accounts.principals import AgentPrincipal, is_person
 from apps.core.models import TimeStampedModel
 
 SEE_ALL_ASSESSMENTS = ("accounts.view_dashboard", "accounts.view_audit_logs")
@@ -18,9 +18,7 @@ class RiskAssessmentQuerySet(models.QuerySet):
         with the dashboard or audit-log permission sees all; anyone else none."""
         if isinstance(principal, AgentPrincipal):
             return self.filter(agent_key_id=principal.key_id)
-        if getattr(principal, "is_active", False) and any(
-            principal.has_perm(p) for p in SEE_ALL_ASSESSMENTS
-        ):
+        if is_person(principal) and any(principal.has_perm(p) for p in SEE_ALL_ASSESSMENTS):
             return self
         return self.none()
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,3 +66,20 @@ def workers_of(arbiter: int) -> set[int]:
             if int(stat[stat.rindex(")") + 2 :].split()[1]) == arbiter:
                 children.add(int(entry.name))
     return children
+
+
+def wait_until_healthy(port: int, process: subprocess.Popen, log, what: str) -> None:
+    """Poll ``/health`` for up to 30 s; on failure kill ``process`` and fail the test with the tail
+    of its ``log`` (a file the server writes to)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            probe.request("GET", "/health")
+            if probe.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    log.seek(0)
+    pytest.fail(f"{what} did not start: " + log.read().decode()[-2000:])

@@ -30,7 +30,7 @@ from apps.ledger import selectors
 from apps.ledger.models import LedgerEntry
 from tests.conftest import DEMO, load_demo_policy
 from tests.ledger.conftest import ledger_transactional_db  # noqa: F401
-from tests.live.conftest import free_port, gunicorn, workers_of
+from tests.live.conftest import free_port, gunicorn, wait_until_healthy, workers_of
 from tests.live.proxy import Proxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,19 +57,7 @@ def _serve(db_port: int | None = None, extra_env: dict[str, str] | None = None):
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _stop, with the server
     process = gunicorn(port, env, workers=2, stderr=log)
     process.log = log
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        log.seek(0)
-        pytest.fail("gunicorn did not start: " + log.read().decode()[-2000:])
+    wait_until_healthy(port, process, log, "gunicorn")
     return port, process
 
 

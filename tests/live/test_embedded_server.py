@@ -11,7 +11,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -19,7 +18,7 @@ from django.db import connection
 from apps.accounts import services as accounts
 from tests.conftest import DEMO, load_demo_policy
 from tests.ledger.conftest import ledger_transactional_db  # noqa: F401
-from tests.live.conftest import ROOT, free_port
+from tests.live.conftest import ROOT, free_port, wait_until_healthy
 
 pytestmark = pytest.mark.live
 
@@ -59,19 +58,7 @@ def embedded_server(ledger_transactional_db):  # noqa: F811
         stdout=log,
         stderr=log,
     )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/health")
-            if probe.getresponse().status == 200:
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                log.seek(0)
-                pytest.fail("manage.py serve did not start: " + log.read().decode()[-2000:])
-            time.sleep(0.2)
+    wait_until_healthy(port, process, log, "manage.py serve")
     yield port
     process.terminate()
     process.wait(timeout=20)

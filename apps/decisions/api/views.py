@@ -19,6 +19,7 @@ from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import InvalidInput, LedgerUnavailable, NotFound, PermissionDeniedError
 from apps.decisions import selectors
 from apps.decisions.api.serializers import DecideInput, RevokeInput, VerifyInput, decide_input
+from apps.decisions.models import Decision
 from apps.decisions.services import DecideRequest, decision_make
 from apps.ledger import selectors as ledger_selectors
 from apps.ledger import services as ledger_services
@@ -234,7 +235,7 @@ class TokenRevokeApi(APIView):
         if issued is None:
             raise NotFound("No token with that id was issued.")
         decision, expires_at = issued
-        if not selectors.decision_is_visible(principal=request.user, decision=decision):
+        if not Decision.objects.visible_to(request.user).contains(decision):
             raise PermissionDeniedError(
                 "You can revoke only tokens of decisions you may see (agents: their own key's)."
             )

@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.accounts.principals import actor_of
 from apps.core.exceptions import NotFound, PermissionDeniedError
 from apps.decisions import records
+from apps.decisions.models import Decision
 from apps.escalations import selectors
 from apps.escalations.constants import REASON_MIN_LENGTH
 from apps.escalations.models import AgentStop
@@ -28,7 +29,7 @@ def agent_stop(
     """The "stop" of Art. 14(4)(e): revoke every outstanding token of the agent behind ``decision``
     (its engine tokens for all decisions, plus approval and override tokens) with ``token_revoke``,
     and record an ``agent.stopped`` entry with the reason's commitment."""
-    if not selectors.decision_is_visible(user=user, decision=decision):
+    if not Decision.objects.visible_to(user).contains(decision):
         raise NotFound("No such decision.")
     if not selectors.decision_can_stop(user=user, decision=decision):
         raise PermissionDeniedError("Your role cannot stop this agent.")
