@@ -429,8 +429,8 @@ def read_event(entry_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     label = payload.get("actor_label")
     kind = payload.get("actor_kind") or ("user" if str(label).startswith("user:") else "system")
     kind = {"human": "user"}.get(kind, kind)
-    if entry_type == EntryType.DECISION_MADE:
-        kind, label = "agent", f"agent:{payload.get('agent_key')}"
+    if entry_type == EntryType.DECISION_MADE and payload.get("agent_key"):
+        kind, label = "agent", f"agent:{payload['agent_key']}"
     lifted["actor"] = {
         "kind": kind,
         "id": label or "system:unknown",

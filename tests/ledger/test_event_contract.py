@@ -242,3 +242,8 @@ def test_version_one_payloads_read_in_the_envelope():
     )
     assert decided["actor"]["kind"] == "agent"
     assert decided["subject"] == {"type": "decision", "id": "d1"}
+
+
+def test_a_version_one_decision_without_agent_key_is_not_given_a_made_up_agent():
+    lifted = events.read_event("decision.made", {"decision_id": "d2", "actor_kind": "agent"})
+    assert lifted["actor"]["id"] == "system:unknown"
