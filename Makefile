@@ -22,6 +22,7 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py load_catalogs
 	$(PY) manage.py seed_demo
 	$(PY) manage.py serve --bind 127.0.0.1:$(LEXECON_PORT)
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("apps.policies.api.urls")),
     path("", include("apps.escalations.urls")),
     path("", include("apps.evidence.api.urls")),
+    path("", include("apps.compliance.api.urls")),
 ]
 
 handler400 = "apps.core.views.handler400"

@@ -10,7 +10,7 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
 
 
-# The seven permissions, defined on the User model (app label ``accounts``).
+# The eight permissions, defined on the User model (app label ``accounts``).
 PERMISSIONS: dict[str, str] = {
     "view_dashboard": "Can view the governance dashboard",
     "view_audit_logs": "Can read the ledger and audit logs",
@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, str] = {
     "manage_policies": "Can load and activate policies",
     "export_evidence": "Can export evidence packages",
     "manage_users": "Can manage users and agent keys",
+    "attest_controls": "Can attest compliance controls",
 }
 
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -30,6 +31,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "execute_override",
         "manage_policies",
         "export_evidence",
+        "attest_controls",
     ),
     Role.REVIEWER: ("view_dashboard", "resolve_escalation"),
     Role.AUDITOR: ("view_dashboard", "view_audit_logs", "export_evidence"),

@@ -327,6 +327,19 @@ class TestEvent(_Strict):
 
 #: Every appendable entry type and the model its payload must satisfy. The genesis entry is
 #: written by the ledger itself (``{"origin", "format"}``) and is not appendable.
+class ComplianceAttested(Envelope):
+    """An officer attested a control until ``expires_at``; the justification stays off the ledger
+    (its salted commitment is here), the evidence it cites is named by artifact id."""
+
+    SUBJECT = "control"
+    attestation_id: Uuid
+    control: ControlRef
+    status: Literal["implemented", "partially_implemented"]
+    expires_at: Timestamp
+    justification_commitment: Hex64
+    evidence_ids: list[Uuid]
+
+
 REGISTRY: dict[str, type[_Strict]] = {
     EntryType.POLICY_LOADED: PolicyLoaded,
     EntryType.POLICY_ACTIVATED: PolicyActivated,
@@ -345,6 +358,7 @@ REGISTRY: dict[str, type[_Strict]] = {
     EntryType.EXPORT_CREATED: ExportCreated,
     EntryType.EVIDENCE_REGISTERED: EvidenceRegistered,
     EntryType.EVIDENCE_LINKED: EvidenceLinked,
+    EntryType.COMPLIANCE_ATTESTED: ComplianceAttested,
     EntryType.TEST_EVENT: TestEvent,
 }
 

@@ -140,3 +140,28 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint @{self.tree_size}"
+
+
+class VerificationRun(models.Model):
+    """One full verification of the ledger (``ledger.verify`` task, ``manage.py verify_ledger``):
+    when it ran, how far it got and what it found. Compliance rules read the latest run instead of
+    re-verifying on every request (docs/compliance.md)."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    valid = models.BooleanField()
+    entries_checked = models.BigIntegerField()
+    checkpoint_size = models.BigIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    first_invalid_seq = models.BigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+    trigger = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["-finished_at", "-id"]
+        indexes = [models.Index(fields=["-finished_at"], name="ledger_verification_latest")]
+
+    def __str__(self) -> str:
+        return (
+            f"verification {self.finished_at:%Y-%m-%d %H:%M} {'valid' if self.valid else 'INVALID'}"
+        )

@@ -10,3 +10,10 @@ def ledger_checkpoint() -> int | None:
     """Sign a checkpoint over every committed entry (idempotent: skips when nothing is new)."""
     checkpoint = services.ledger_checkpoint_create()
     return checkpoint.tree_size if checkpoint else None
+
+
+@shared_task(name="ledger.verify", acks_late=True)
+def ledger_verify() -> bool:
+    """Verify the whole ledger and record the run (read by compliance status and the dashboard)."""
+    run, _ = services.ledger_verify_recorded(trigger="schedule")
+    return run.valid

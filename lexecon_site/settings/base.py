@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.ledger",
     "apps.tokens",
     "apps.evidence",
+    "apps.compliance",
     "apps.escalations",
     "apps.decisions",
 ]
@@ -151,6 +152,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(integer("LEXECON_CHECKPOINT_INTERVAL_SECONDS", 300)),
     },
     "escalations-sla": {"task": "escalations.check_sla", "schedule": 60.0},
+    "ledger-verify": {
+        "task": "ledger.verify",
+        "schedule": float(integer("LEXECON_VERIFY_INTERVAL_SECONDS", 3600)),
+    },
+    "compliance-tally": {"task": "compliance.tally", "schedule": 60.0},
 }
 
 # --- Auth, MFA, lockout -------------------------------------------------------------------------------
@@ -219,6 +225,15 @@ STORAGES = {
 LEXECON_EVIDENCE_MAX_BYTES = integer("LEXECON_EVIDENCE_MAX_BYTES", 100 * 1024 * 1024)
 # Per-type overrides of the default retention in days, e.g. {"screenshot": 730}.
 LEXECON_EVIDENCE_RETENTION_DAYS: dict[str, int] = {}
+
+# Compliance status rules (docs/compliance.md): the window they look back over, how old the last full
+# ledger verification and the oldest unsigned entry may be, and the longest an attestation may last.
+LEXECON_COMPLIANCE_WINDOW_DAYS = integer("LEXECON_COMPLIANCE_WINDOW_DAYS", 30)
+LEXECON_COMPLIANCE_VERIFY_MAX_AGE_HOURS = integer("LEXECON_COMPLIANCE_VERIFY_MAX_AGE_HOURS", 24)
+LEXECON_COMPLIANCE_CHECKPOINT_MAX_AGE_MINUTES = integer(
+    "LEXECON_COMPLIANCE_CHECKPOINT_MAX_AGE_MINUTES", 30
+)
+LEXECON_ATTESTATION_MAX_DAYS = integer("LEXECON_ATTESTATION_MAX_DAYS", 365)
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -14,13 +14,14 @@ EXPECTED = {
         "execute_override",
         "manage_policies",
         "export_evidence",
+        "attest_controls",
     },
     "reviewer": {"view_dashboard", "resolve_escalation"},
     "auditor": {"view_dashboard", "view_audit_logs", "export_evidence"},
 }
 
 
-def test_there_are_exactly_seven_permissions():
+def test_there_are_exactly_eight_permissions():
     assert set(PERMISSIONS) == {
         "view_dashboard",
         "view_audit_logs",
@@ -29,6 +30,7 @@ def test_there_are_exactly_seven_permissions():
         "manage_policies",
         "export_evidence",
         "manage_users",
+        "attest_controls",
     }
 
 

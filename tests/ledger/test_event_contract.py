@@ -172,6 +172,17 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
     )
     assert delivery.settle(uuid.UUID(allowed["decision_id"]), 0, delivery.Cause.NOT_SENT)
 
+    # Compliance: an officer attests a control, citing the artifact.
+    from apps.compliance import services as compliance
+
+    compliance.catalogs_load()
+    compliance.attestation_create(
+        user=officer,
+        control=compliance.control_resolve(compliance.framework_resolve("iso27001"), "A.5.1"),
+        justification="Information security policy approved by the board in November.",
+        evidence_ids=[str(artifact.pk)],
+    )
+
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
     exercised = {(path, _call_line(path, line)) for path, line in traced_sites}
     assert _append_sites() - exercised == set()

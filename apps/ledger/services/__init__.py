@@ -22,6 +22,7 @@ from apps.ledger.services.signing import (
     signing_keys_rewrap,
     signing_keys_rotate,
 )
+from apps.ledger.services.verification import ledger_verify_recorded
 
 __all__ = [
     "REQUIRED_KEYS",
@@ -34,6 +35,7 @@ __all__ = [
     "commitment_matches",
     "ledger_append",
     "ledger_checkpoint_create",
+    "ledger_verify_recorded",
     "merkle_nodes_fill",
     "payload_text",
     "rfc3339_now",

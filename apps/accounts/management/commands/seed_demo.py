@@ -103,6 +103,8 @@ class Command(BaseCommand):
             )
         ledger_services.signing_keys_ensure()
         ledger_services.ledger_checkpoint_create()
+        # A first full verification, so the logging controls' status has a run to read.
+        ledger_services.ledger_verify_recorded(trigger="seed_demo")
         credentials_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(credentials_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:

@@ -1,6 +1,6 @@
 """``manage.py verify_ledger [--json]`` — recompute the chain and the tree against every checkpoint.
 
-Exit code 0 when the ledger verifies, 1 when it does not.
+Exit code 0 when the ledger verifies, 1 when it does not. Each run is recorded (``VerificationRun``).
 """
 
 import json
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.ledger import selectors
+from apps.ledger import services
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the full JSON report")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        report = selectors.ledger_verify()
+        _, report = services.ledger_verify_recorded(trigger="command")
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2))
         else:
