@@ -133,14 +133,15 @@ class AttestationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "control" not in self.fields:  # the read-only view of a saved attestation
+            return
         self.fields["control"].queryset = Control.objects.filter(
             assessable=True, withdrawn=False
         ).select_related("framework")
         self.fields["evidence_ids"].required = False
         self.fields["expires_at"].required = False
-        self.fields[
-            "expires_at"
-        ].help_text = "empty: the longest allowed (LEXECON_ATTESTATION_MAX_DAYS)"
+        help_text = "empty: the longest allowed (LEXECON_ATTESTATION_MAX_DAYS)"
+        self.fields["expires_at"].help_text = help_text
 
     def clean(self):
         data = super().clean()
