@@ -28,4 +28,5 @@ class EntryType(models.TextChoices):
     EXPORT_CREATED = "export.created", "Audit export created"
     EVIDENCE_REGISTERED = "evidence.registered", "Evidence artifact registered"
     EVIDENCE_LINKED = "evidence.linked", "Evidence artifact linked to a decision or control"
+    EVIDENCE_EXPIRED = "evidence.expired", "Evidence artifact expired (retention ended)"
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

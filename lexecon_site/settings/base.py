@@ -151,6 +151,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(integer("LEXECON_CHECKPOINT_INTERVAL_SECONDS", 300)),
     },
     "escalations-sla": {"task": "escalations.check_sla", "schedule": 60.0},
+    "evidence-expire": {
+        "task": "evidence.expire",
+        "schedule": float(integer("LEXECON_EVIDENCE_EXPIRY_INTERVAL_SECONDS", 3600)),
+    },
 }
 
 # --- Auth, MFA, lockout -------------------------------------------------------------------------------

@@ -131,16 +131,18 @@ def test_verify_detects_a_changed_byte_on_disk(writer, evidence_dir):
         "valid": True,
         "sha256": SHA,
         "stored_sha256": SHA,
+        "reason": None,
     }
     path = evidence_dir / SHA[:2] / SHA[2:4] / SHA
     path.write_bytes(b"T" + BODY[1:])
     tampered = writer.post(url, {}, format="json").json()
-    assert tampered["valid"] is False
+    assert (tampered["valid"], tampered["reason"]) == (False, "mismatch")
     assert tampered["sha256"] != SHA
     sent = writer.post(url, {"content": BODY.decode()}, format="json").json()
-    assert sent["valid"] is True
+    assert (sent["valid"], sent["reason"]) == (True, None)
     path.unlink()
-    assert writer.post(url, {}, format="json").json()["valid"] is False
+    missing = writer.post(url, {}, format="json").json()
+    assert (missing["valid"], missing["sha256"], missing["reason"]) == (False, None, "missing")
 
 
 def test_list_filters_and_paginates(writer):

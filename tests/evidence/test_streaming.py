@@ -116,10 +116,10 @@ def test_a_100_mib_upload_streams_in_bounded_memory(writer, tmp_path, evidence_d
         response = _post_file(tmp_path / "body", length, authorization)
         assert response.status_code == 201, response.content
         artifact_id = json.loads(response.content)["artifact_id"]
-        # Read back through the API, streamed and hashed chunk by chunk.
+        # Read back through the API, streamed and hashed chunk by chunk (the test client closes
+        # the response when its content is exhausted).
         download = writer.get(f"/evidence/{artifact_id}/content")
         read_back = _sha256_of(download.streaming_content)
-        download.close()
         verified = writer.post(f"/evidence/{artifact_id}/verify", {}, format="json").json()
         _, python_peak = tracemalloc.get_traced_memory()
     finally:
@@ -132,7 +132,12 @@ def test_a_100_mib_upload_streams_in_bounded_memory(writer, tmp_path, evidence_d
     assert stored.stat().st_size == SIZE
     # Hash-on-write (recorded at registration) equals hash-on-read (from the API and the disk).
     assert read_back == expected
-    assert verified == {"valid": True, "sha256": expected, "stored_sha256": expected}
+    assert verified == {
+        "valid": True,
+        "sha256": expected,
+        "stored_sha256": expected,
+        "reason": None,
+    }
     with stored.open("rb") as handle:
         assert _sha256_of(iter(lambda: handle.read(MIB), b"")) == expected
     assert rss_growth < MAX_RSS_GROWTH, f"resident memory grew {rss_growth} bytes for {SIZE}"

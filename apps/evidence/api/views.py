@@ -48,6 +48,7 @@ ERRORS = {
     404: OpenApiResponse(description="no such artifact or decision, or not visible to you"),
 }
 TOO_LARGE = {413: OpenApiResponse(description="artifact_too_large (LEXECON_EVIDENCE_MAX_BYTES)")}
+GONE = {410: OpenApiResponse(description="artifact_expired: retention ended, content deleted")}
 
 CanWrite = ScopeOrPermission.of("evidence:write", "accounts.export_evidence")
 CanRead = ScopeOrPermission.of(("evidence:write", "compliance:read"), "accounts.view_dashboard")
@@ -231,7 +232,7 @@ class EvidenceContentApi(APIView):
 
     @extend_schema(
         operation_id="evidence_content",
-        responses={200: OpenApiResponse(description="the artifact's bytes"), **ERRORS},
+        responses={200: OpenApiResponse(description="the artifact's bytes"), **ERRORS, **GONE},
     )
     def get(self, request, artifact_id):
         artifact = selectors.evidence_get(principal=request.user, artifact_id=artifact_id)
