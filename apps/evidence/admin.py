@@ -33,8 +33,17 @@ class ControlLinkInline(_LinkInline):
 @admin.register(EvidenceArtifact)
 class EvidenceArtifactAdmin(RolePermissionAdmin):
     view_permissions = ("accounts.view_dashboard",)
-    list_display = ("created_at", "artifact_type", "title", "sha256", "size_bytes", "ledger_seq")
-    list_filter = ("artifact_type",)
+    list_display = (
+        "created_at",
+        "artifact_type",
+        "title",
+        "sha256",
+        "size_bytes",
+        "ledger_seq",
+        "retention_until",
+        "expired_at",
+    )
+    list_filter = ("artifact_type", ("expired_at", admin.EmptyFieldListFilter))
     search_fields = ("sha256", "title")
     inlines = (DecisionLinkInline, ControlLinkInline)
     readonly_fields = tuple(

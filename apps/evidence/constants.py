@@ -44,5 +44,7 @@ CONTROL_REF = re.compile(
     r"^(?P<framework>[a-z0-9_]{1,32}):(?P<control_id>[A-Za-z0-9][A-Za-z0-9.()_:/-]{0,63})$"
 )
 MAX_LINKS_PER_REGISTRATION = 100
+#: Artifacts the retention expiry reads per query (each is then expired in its own transaction).
+EXPIRY_BATCH_SIZE = 500
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"

@@ -1,14 +1,17 @@
 """Evidence artifacts (immutable, content-addressed) and their appended links.
 
-Rows are never updated or deleted by the application: there is no such code path, the admin is
-read-only, and on PostgreSQL the ledger's trigger functions refuse UPDATE/DELETE/TRUNCATE of these
-tables (migration 0002). The bytes live in the ``evidence`` storage under their SHA-256
+Rows are never deleted by the application and never updated but in one way: when its retention
+ends, the expiry task sets an artifact's ``expired_at``, once (``services.evidence_expire_due``).
+There is no other such code path, the admin is read-only, and on PostgreSQL triggers refuse every
+other UPDATE and every DELETE/TRUNCATE of these tables (migrations 0002 and 0003; SQLite has no
+such triggers). The bytes live in the ``evidence`` storage under their SHA-256
 (``ab/cd/<sha256>``), stored once however many artifacts share them (ADR 0018).
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F, Q
 
 from apps.core.ids import uuid7
 from apps.evidence.constants import ArtifactType
@@ -22,7 +25,8 @@ def content_name(sha256: str) -> str:
 
 class EvidenceArtifact(models.Model):
     """One registered artifact: what it is, the hash and size of its bytes, who registered it,
-    until when it is kept, and the ledger entry that recorded it."""
+    until when it is kept, the ledger entry that recorded it, and when its retention expired it
+    (its bytes are then gone unless another unexpired artifact shares them)."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     artifact_type = models.CharField(max_length=32, choices=ArtifactType.choices)
@@ -45,6 +49,8 @@ class EvidenceArtifact(models.Model):
     registered_by = models.CharField(max_length=80)
     ledger_seq = models.BigIntegerField(unique=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set once, by the retention expiry only (the one UPDATE the PostgreSQL trigger allows).
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     objects = EvidenceArtifactQuerySet.as_manager()
 
@@ -58,6 +64,19 @@ class EvidenceArtifact(models.Model):
                 condition=models.Q(artifact_type__in=ArtifactType.values),
                 name="evidence_known_type",
             ),
+            # Never expired before its retention ended (both databases check this one).
+            models.CheckConstraint(
+                condition=Q(expired_at__isnull=True) | Q(expired_at__gte=F("retention_until")),
+                name="evidence_expired_after_retention",
+            ),
+        ]
+        indexes = [
+            # What the expiry task scans: unexpired artifacts by end of retention.
+            models.Index(
+                fields=["retention_until"],
+                condition=Q(expired_at__isnull=True),
+                name="evidence_due_for_expiry",
+            )
         ]
 
     def __str__(self) -> str:
@@ -66,6 +85,10 @@ class EvidenceArtifact(models.Model):
     @property
     def content_name(self) -> str:
         return content_name(self.sha256)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expired_at is not None
 
 
 class EvidenceDecisionLink(models.Model):

@@ -61,6 +61,10 @@ def evidence_list(
     return _with_links(queryset.order_by("-created_at", "-id"))
 
 
+def _rfc3339(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
 def evidence_as_dict(artifact: EvidenceArtifact) -> dict[str, Any]:
     """The API representation of an artifact and its links."""
     return {
@@ -74,7 +78,8 @@ def evidence_as_dict(artifact: EvidenceArtifact) -> dict[str, Any]:
         "metadata": artifact.metadata,
         "created_at": artifact.created_at.isoformat().replace("+00:00", "Z"),
         "retention_days": artifact.retention_days,
-        "retention_until": artifact.retention_until.isoformat().replace("+00:00", "Z"),
+        "retention_until": _rfc3339(artifact.retention_until),
+        "expired_at": _rfc3339(artifact.expired_at),
         "registered_by": artifact.registered_by,
         "ledger_entry_id": artifact.ledger_seq,
         "decision_ids": [str(link.decision_id) for link in artifact.decision_links.all()],
@@ -100,13 +105,24 @@ def evidence_verify(
 ) -> dict[str, Any]:
     """Re-hash the stored bytes (or ``chunks`` sent by the caller) against the recorded hash.
 
-    Writes nothing. Missing content is ``valid: false`` with ``sha256: null``.
+    Writes nothing. ``reason`` says why an answer is ``valid: false``: ``mismatch`` (other bytes),
+    ``missing`` (no stored content) or ``expired`` (retention ended, the content was deleted:
+    nothing stored to re-hash, ``sha256: null``). Bytes sent by the caller are checked against the
+    recorded hash whether or not the artifact has expired.
     """
+    unhashed = {"valid": False, "sha256": None, "stored_sha256": artifact.sha256}
+    if chunks is None and artifact.is_expired:
+        return {**unhashed, "reason": "expired"}
     try:
         digest = services.digest_chunks(
             chunks if chunks is not None else services.stored_chunks(artifact.sha256)
         )
     except FileNotFoundError:
-        return {"valid": False, "sha256": None, "stored_sha256": artifact.sha256}
+        return {**unhashed, "reason": "missing"}
     valid = digest.sha256 == artifact.sha256 and digest.size_bytes == artifact.size_bytes
-    return {"valid": valid, "sha256": digest.sha256, "stored_sha256": artifact.sha256}
+    return {
+        "valid": valid,
+        "sha256": digest.sha256,
+        "stored_sha256": artifact.sha256,
+        "reason": None if valid else "mismatch",
+    }

@@ -1,11 +1,17 @@
-"""Evidence writes: register an artifact, link it to a decision or a control.
+"""Evidence writes: register an artifact, link it to a decision or a control, expire it.
 
 Each write appends its ledger entry in the same transaction as its rows (``evidence.registered``,
-``evidence.linked``). Content is read in chunks of ``CHUNK_SIZE`` and hashed while it is read; it
-is stored once per SHA-256 in the ``evidence`` storage (ADR 0018). Everything that can refuse a
-registration (type, links, size) is checked before a byte is stored, and a registration that fails
-after storing new bytes removes them again, so a refused request leaves no row, no file and no
-ledger entry.
+``evidence.linked``, ``evidence.expired``). Content is read in chunks of ``CHUNK_SIZE`` and hashed
+while it is read; it is stored once per SHA-256 in the ``evidence`` storage (ADR 0018). Everything
+that can refuse a registration (type, links, size) is checked before a byte is stored, and a
+registration that fails after storing new bytes removes them again, so a refused request leaves no
+row, no file and no ledger entry.
+
+Expiry is irreversible: once an artifact's retention has ended, ``evidence_expire_due`` deletes
+its bytes (unless another unexpired artifact shares them) and they cannot be brought back; the row
+and the ledger keep the hash, type and dates. Whether stored bytes stay is decided under a lock per
+SHA-256 (``_lock_content``), taken both by a registration that reuses stored bytes and by the
+expiry that may delete them, so the one never removes what the other has just relied on.
 """
 
 from __future__ import annotations
@@ -13,16 +19,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, storages
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts.principals import AgentPrincipal, actor_of
+from apps.accounts.principals import AgentPrincipal, actor_of, system_actor
 from apps.core.exceptions import ApplicationError, InvalidInput, NotFound
 from apps.decisions.models import Decision
 from apps.evidence.constants import (
@@ -30,6 +37,7 @@ from apps.evidence.constants import (
     CONTROL_ID,
     CONTROL_REF,
     DEFAULT_RETENTION_DAYS,
+    EXPIRY_BATCH_SIZE,
     FRAMEWORK,
     MAX_RETENTION_DAYS,
     STORAGE_ALIAS,
@@ -135,9 +143,35 @@ def _store(source: File, sha256: str) -> bool:
     return True
 
 
+#: The first key of the two-key PostgreSQL advisory locks on stored bytes ("EVID"); the second
+#: is taken from the SHA-256. Two-key locks never collide with one-key (bigint) locks.
+CONTENT_LOCK_CLASS = 0x45564944
+
+
+def _lock_content(sha256: str) -> None:
+    """Hold, until the current transaction ends, the lock on the stored bytes of ``sha256``.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: nothing to do, every transaction
+    starts with ``BEGIN IMMEDIATE`` and so already holds the database's one write lock.
+    """
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(bytes.fromhex(sha256[:8]), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CONTENT_LOCK_CLASS, key])
+
+
+def _in_use(sha256: str) -> bool:
+    """Whether an unexpired artifact has these bytes (call under ``_lock_content``)."""
+    return EvidenceArtifact.objects.filter(sha256=sha256, expired_at__isnull=True).exists()
+
+
 def _unstore(sha256: str) -> None:
-    if not EvidenceArtifact.objects.filter(sha256=sha256).exists():
-        evidence_storage().delete(content_name(sha256))
+    """Delete bytes this registration stored, unless an unexpired artifact has them by now."""
+    with transaction.atomic():
+        _lock_content(sha256)
+        if not _in_use(sha256):
+            evidence_storage().delete(content_name(sha256))
 
 
 def evidence_register(
@@ -177,24 +211,29 @@ def evidence_register(
     digest = digest_chunks(content.chunks(CHUNK_SIZE), limit=max_bytes())
     created_file = _store(content, digest.sha256)
     try:
-        return _write_artifact(
-            principal=principal,
-            artifact_type=artifact_type,
-            title=title,
-            digest=digest,
-            media_type=media_type,
-            source=source,
-            days=days,
-            metadata=metadata or {},
-            pending=pending,
-        )
+        with transaction.atomic():
+            _lock_content(digest.sha256)
+            # Bytes that were already stored may have been deleted since by the expiry of the
+            # last artifact that had them: store them again (``content`` was not moved then).
+            if _store(File(content.file), digest.sha256):
+                created_file = True
+            return _write_artifact(
+                principal=principal,
+                artifact_type=artifact_type,
+                title=title,
+                digest=digest,
+                media_type=media_type,
+                source=source,
+                days=days,
+                metadata=metadata or {},
+                pending=pending,
+            )
     except BaseException:
         if created_file:
             _unstore(digest.sha256)
         raise
 
 
-@transaction.atomic
 def _write_artifact(
     *,
     principal: Any,
@@ -322,9 +361,120 @@ def evidence_link_control(
     return LinkResult(link, created=True)
 
 
+class ArtifactExpired(ApplicationError):
+    code = "artifact_expired"
+    status = 410
+    default_message = "The artifact's retention has ended; its content was deleted."
+
+
 def open_content(artifact: EvidenceArtifact) -> IO[bytes]:
-    """The stored bytes of ``artifact`` as an open file (the caller streams and closes it)."""
+    """The stored bytes of ``artifact`` as an open file (the caller streams and closes it);
+    ``ArtifactExpired`` once its retention has ended."""
+    if artifact.is_expired:
+        raise ArtifactExpired(
+            details={"expired_at": artifact.expired_at.isoformat().replace("+00:00", "Z")}
+        )
     try:
         return evidence_storage().open(artifact.content_name, "rb")
     except FileNotFoundError as exc:
         raise NotFound("The artifact's content is missing from storage.") from exc
+
+
+# --- Retention -------------------------------------------------------------------------------------
+
+#: Who expires artifacts in the ledger when the periodic task does it.
+RETENTION_ACTOR = system_actor("evidence_retention", "evidence retention expiry")
+
+
+def legal_hold_applies(artifact: EvidenceArtifact) -> bool:
+    """Whether a legal hold keeps ``artifact`` past its retention.
+
+    Always False today: there are no legal holds yet (issue #17). This is the hook that issue fills
+    in, e.g. by asking whether any decision the artifact is linked to is under hold; a held
+    artifact is skipped (not expired, nothing written) and looked at again on every run.
+    """
+    return False
+
+
+@dataclass(frozen=True)
+class ExpiryResult:
+    expired: int = 0
+    bytes_deleted: int = 0
+    held: int = 0
+
+
+def evidence_expire_due(
+    *,
+    actor: dict[str, Any] = RETENTION_ACTOR,
+    now: datetime | None = None,
+    batch_size: int = EXPIRY_BATCH_SIZE,
+) -> ExpiryResult:
+    """Expire every artifact whose ``retention_until`` has passed (task ``evidence.expire``,
+    ``manage.py expire_evidence``).
+
+    Each artifact is its own transaction: ``expired_at`` is set (the one UPDATE these rows allow),
+    one ``evidence.expired`` entry is appended, and the stored bytes are deleted unless another
+    unexpired artifact shares them. Idempotent: an artifact already expired, by this run or a
+    concurrent one, is skipped and writes nothing. Artifacts under legal hold are skipped.
+    """
+    now = now or timezone.now()
+    expired = deleted = held = 0
+    due = EvidenceArtifact.objects.filter(expired_at__isnull=True, retention_until__lte=now)
+    after: EvidenceArtifact | None = None
+    while True:
+        page = due.order_by("retention_until", "pk")
+        if after is not None:
+            page = page.filter(
+                Q(retention_until__gt=after.retention_until)
+                | Q(retention_until=after.retention_until, pk__gt=after.pk)
+            )
+        batch = list(page[:batch_size])
+        if not batch:
+            break
+        for artifact in batch:
+            if legal_hold_applies(artifact):
+                held += 1
+                continue
+            outcome = _expire(artifact, actor=actor, now=now)
+            if outcome is not None:
+                expired += 1
+                deleted += outcome
+        after = batch[-1]
+    return ExpiryResult(expired=expired, bytes_deleted=deleted, held=held)
+
+
+def _expire(artifact: EvidenceArtifact, *, actor: dict[str, Any], now: datetime) -> bool | None:
+    """Expire one artifact; None if it was already expired, else whether its bytes were deleted.
+
+    The bytes are deleted inside the transaction, under the content lock, so that no registration
+    can come to rely on them in between. Should the commit fail after that, the bytes are gone and
+    the row is still unexpired; the next run expires it (its retention had ended anyway).
+    """
+    with transaction.atomic():
+        _lock_content(artifact.sha256)
+        marked = EvidenceArtifact.objects.filter(pk=artifact.pk, expired_at__isnull=True).update(
+            expired_at=now
+        )
+        if not marked:
+            return None
+        payload = {
+            **events.envelope(
+                actor=actor,
+                subject_type="evidence",
+                subject_id=str(artifact.pk),
+                reason="the retention period ended",
+            ),
+            "artifact_id": str(artifact.pk),
+            "sha256": artifact.sha256,
+            "artifact_type": artifact.artifact_type,
+            "retention_until": _rfc3339(artifact.retention_until),
+        }
+        ledger.ledger_append(entry_type=EntryType.EVIDENCE_EXPIRED, payload=payload)
+        if _in_use(artifact.sha256):
+            return False
+        evidence_storage().delete(artifact.content_name)
+        return True
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -29,4 +29,5 @@ class EntryType(models.TextChoices):
     EVIDENCE_REGISTERED = "evidence.registered", "Evidence artifact registered"
     EVIDENCE_LINKED = "evidence.linked", "Evidence artifact linked to a decision or control"
     COMPLIANCE_ATTESTED = "compliance.attested", "Compliance control attested by an officer"
+    EVIDENCE_EXPIRED = "evidence.expired", "Evidence artifact expired (retention ended)"
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

@@ -318,6 +318,17 @@ class EvidenceLinked(Envelope):
         return self
 
 
+class EvidenceExpired(Envelope):
+    """An artifact's retention ended: its row is marked expired, and its bytes are deleted unless
+    another unexpired artifact shares them. The row and this entry keep the hash."""
+
+    SUBJECT = "evidence"
+    artifact_id: Uuid
+    sha256: Sha256
+    artifact_type: ArtifactType
+    retention_until: Timestamp
+
+
 class TestEvent(_Strict):
     """Free-form payloads for the ledger's own tests and benchmarks; refused unless
     ``LEXECON_LEDGER_TEST_EVENTS`` is on (test settings only)."""
@@ -359,6 +370,7 @@ REGISTRY: dict[str, type[_Strict]] = {
     EntryType.EVIDENCE_REGISTERED: EvidenceRegistered,
     EntryType.EVIDENCE_LINKED: EvidenceLinked,
     EntryType.COMPLIANCE_ATTESTED: ComplianceAttested,
+    EntryType.EVIDENCE_EXPIRED: EvidenceExpired,
     EntryType.TEST_EVENT: TestEvent,
 }
 

@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(integer("LEXECON_VERIFY_INTERVAL_SECONDS", 3600)),
     },
     "compliance-tally": {"task": "compliance.tally", "schedule": 60.0},
+    "evidence-expire": {
+        "task": "evidence.expire",
+        "schedule": float(integer("LEXECON_EVIDENCE_EXPIRY_INTERVAL_SECONDS", 3600)),
+    },
 }
 
 # --- Auth, MFA, lockout -------------------------------------------------------------------------------

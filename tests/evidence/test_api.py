@@ -131,16 +131,18 @@ def test_verify_detects_a_changed_byte_on_disk(writer, evidence_dir):
         "valid": True,
         "sha256": SHA,
         "stored_sha256": SHA,
+        "reason": None,
     }
     path = evidence_dir / SHA[:2] / SHA[2:4] / SHA
     path.write_bytes(b"T" + BODY[1:])
     tampered = writer.post(url, {}, format="json").json()
-    assert tampered["valid"] is False
+    assert (tampered["valid"], tampered["reason"]) == (False, "mismatch")
     assert tampered["sha256"] != SHA
     sent = writer.post(url, {"content": BODY.decode()}, format="json").json()
-    assert sent["valid"] is True
+    assert (sent["valid"], sent["reason"]) == (True, None)
     path.unlink()
-    assert writer.post(url, {}, format="json").json()["valid"] is False
+    missing = writer.post(url, {}, format="json").json()
+    assert (missing["valid"], missing["sha256"], missing["reason"]) == (False, None, "missing")
 
 
 def test_list_filters_and_paginates(writer):
@@ -298,3 +300,59 @@ def test_auth_matrix(writer, agent_client, staff_client):
     assert made.json()["registered_by"].startswith("user:")
     assert EvidenceArtifact.objects.get(pk=made.json()["artifact_id"]).registered_by_key is None
     assert EvidenceControlLink.objects.count() == 0
+
+
+def test_a_compliance_read_key_reads_what_it_may_see_and_writes_nothing(
+    writer, agent_client, staff_client, evidence_dir
+):
+    reader = agent_client("decide", "compliance:read")
+    auditor = staff_client("auditor")
+    # Evidence about the reader's own decision (registered by staff), and another key's evidence.
+    decision_id = decide(reader)
+    about_mine = register(auditor, decision_ids=[decision_id]).json()
+    not_mine = register(writer, artifact_type="screenshot", content="another key's").json()
+
+    mine = f"/evidence/{about_mine['artifact_id']}"
+    assert reader.get(mine).json()["decision_ids"] == [decision_id]
+    content = reader.get(f"{mine}/content")
+    assert content.status_code == 200
+    assert b"".join(content.streaming_content) == BODY
+    assert reader.post(f"{mine}/verify", {}, format="json").json()["valid"] is True
+    listed = reader.get("/evidence").json()
+    assert [a["artifact_id"] for a in listed["evidence"]] == [about_mine["artifact_id"]]
+
+    theirs = f"/evidence/{not_mine['artifact_id']}"
+    for response in (
+        reader.get(theirs),
+        reader.get(f"{theirs}/content"),
+        reader.post(f"{theirs}/verify", {}, format="json"),
+    ):
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "not_found"
+
+    # Reading is all it may do: registering and linking are refused and write nothing.
+    before, files = counts(), stored_files(evidence_dir)
+    refused = [
+        reader.post(
+            "/evidence/register",
+            {"artifact_type": "screenshot", "title": "t", "content": "new bytes"},
+            format="json",
+        ),
+        reader.post(
+            "/evidence/link-decision",
+            {"artifact_id": about_mine["artifact_id"], "decision_id": decision_id},
+            format="json",
+        ),
+        reader.post(
+            "/evidence/link-control",
+            {"artifact_id": about_mine["artifact_id"], "framework": "soc2", "control_id": "CC1.1"},
+            format="json",
+        ),
+    ]
+    for response in refused:
+        assert response.status_code == 403
+        error = response.json()["error"]
+        assert error["code"] == "permission_denied"
+        assert "evidence:write" in error["message"]
+    assert counts() == before
+    assert stored_files(evidence_dir) == files

@@ -2,11 +2,11 @@
 
 The scenario drives every governance change through the real services (policy load and activation,
 allowed/denied/escalated decisions, a later escalation, assignment, acknowledgement, a four-eyes
-approval, resolutions, an SLA expiry, overrides, a token revocation, a stop, a key rotation and an
-unconfirmed answer). While it runs, every ``ledger_append`` call is traced back to the line that
-made it; the test then requires that every call site in ``apps/`` was exercised, that every
-version-2 payload validates against its type, and that each decision, resolution, override and stop
-has its responsibility record beside the entry.
+approval, resolutions, an SLA expiry, overrides, a token revocation, a stop, a key rotation, an
+unconfirmed answer, and evidence registered, linked and expired). While it runs, every
+``ledger_append`` call is traced back to the line that made it; the test then requires that every
+call site in ``apps/`` was exercised, that every version-2 payload validates against its type, and
+that each decision, resolution, override and stop has its responsibility record beside the entry.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
     assert revoke.status_code == 200, revoke.content
     ledger.signing_keys_rotate(purposes=("token",))
 
-    # Evidence: registered with links, then linked to another decision and to a control.
+    # Evidence: registered with links, then linked to another decision and to a control...
     from django.core.files.base import ContentFile
 
     from apps.evidence import services as evidence
@@ -170,6 +170,9 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
     evidence.evidence_link_control(
         principal=officer, artifact_id=artifact.pk, framework="iso27001", control_id="A.8.15"
     )
+    # ... and expired when its retention ends.
+    expiry = evidence.evidence_expire_due(now=artifact.retention_until + timedelta(seconds=1))
+    assert expiry.expired == 1
     assert delivery.settle(uuid.UUID(allowed["decision_id"]), 0, delivery.Cause.NOT_SENT)
 
     # Compliance: an officer attests a control, citing the artifact.

@@ -34,22 +34,28 @@ class IsVerifiedPrincipal(BasePermission):
 
 
 class ScopeOrPermission(BasePermission):
-    """Admit an agent key with ``scope`` or verified staff with permission ``perm``.
+    """Admit an agent key with ``scope`` (or with any one of several scopes) or verified staff
+    with permission ``perm``.
 
-    Use ``ScopeOrPermission.of("decide")`` or ``.of("ledger:read", "accounts.view_audit_logs")``.
+    Use ``ScopeOrPermission.of("decide")``, ``.of("ledger:read", "accounts.view_audit_logs")`` or
+    ``.of(("evidence:write", "compliance:read"), "accounts.view_dashboard")``.
     """
 
-    scope: str | None = None
+    scopes: tuple[str, ...] = ()
     perm: str | None = None
 
     @classmethod
-    def of(cls, scope: str | None, perm: str | None = None) -> type[ScopeOrPermission]:
-        return type(f"ScopeOrPermission[{scope},{perm}]", (cls,), {"scope": scope, "perm": perm})
+    def of(
+        cls, scope: str | tuple[str, ...] | None, perm: str | None = None
+    ) -> type[ScopeOrPermission]:
+        scopes = (scope,) if isinstance(scope, str) else tuple(scope or ())
+        name = f"ScopeOrPermission[{'|'.join(scopes) or None},{perm}]"
+        return type(name, (cls,), {"scopes": scopes, "perm": perm})
 
     def has_permission(self, request, view) -> bool:
         if is_agent(request):
             self.message = self._agent_message()
-            return self.scope is not None and request.user.has_scope(self.scope)
+            return any(request.user.has_scope(scope) for scope in self.scopes)
         if is_verified_staff(request):
             self.message = self._staff_message()
             return self.perm is not None and request.user.has_perm(self.perm)
@@ -59,20 +65,24 @@ class ScopeOrPermission(BasePermission):
     # The 403 message says what would have been admitted, so the caller knows whom to ask.
 
     def _agent_message(self) -> str:
-        if self.scope is None:
+        if not self.scopes:
             return (
                 f"This route is for staff with the {_codename(self.perm)} permission; "
                 "agent keys cannot use it."
             )
-        return f"The agent key lacks the scope {self.scope!r}."
+        return f"The agent key lacks the scope {self._scope_names()}."
 
     def _staff_message(self) -> str:
         if self.perm is None:
             return (
-                f"This route is for agent keys with the scope {self.scope!r}; "
+                f"This route is for agent keys with the scope {self._scope_names()}; "
                 "staff sessions cannot use it."
             )
         return f"Your role does not grant the {_codename(self.perm)} permission this needs."
+
+    def _scope_names(self) -> str:
+        """``'decide'``, or ``'evidence:write' or 'compliance:read'``."""
+        return " or ".join(repr(scope) for scope in self.scopes)
 
 
 def _codename(perm: str | None) -> str:

@@ -58,6 +58,9 @@ class EvidenceOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     retention_days = serializers.IntegerField()
     retention_until = serializers.DateTimeField()
+    expired_at = serializers.DateTimeField(
+        allow_null=True, help_text="when retention expiry deleted the content; null while kept"
+    )
     registered_by = serializers.CharField()
     ledger_entry_id = serializers.IntegerField()
     decision_ids = serializers.ListField(child=serializers.UUIDField())
@@ -112,3 +115,8 @@ class EvidenceVerifyOutput(serializers.Serializer):
     valid = serializers.BooleanField()
     sha256 = serializers.CharField(allow_null=True)
     stored_sha256 = serializers.CharField()
+    reason = serializers.ChoiceField(
+        choices=["mismatch", "missing", "expired"],
+        allow_null=True,
+        help_text="why valid is false; null when valid",
+    )

@@ -3,8 +3,8 @@
 Who may call what (docs/api.md, "Evidence"):
 - writes (register, link-decision, link-control): agent keys with scope ``evidence:write`` or
   staff with ``accounts.export_evidence``;
-- reads (detail, content, verify, list): the same agent scope, or staff with
-  ``accounts.view_dashboard``;
+- reads (detail, content, verify, list): agent keys with ``evidence:write`` or
+  ``compliance:read`` (a read-only key), or staff with ``accounts.view_dashboard``;
 - every artifact goes through ``EvidenceArtifact.objects.visible_to``: what you may not see is 404.
 A refused request writes nothing: no row, no stored bytes, no ledger entry.
 """
@@ -48,9 +48,10 @@ ERRORS = {
     404: OpenApiResponse(description="no such artifact or decision, or not visible to you"),
 }
 TOO_LARGE = {413: OpenApiResponse(description="artifact_too_large (LEXECON_EVIDENCE_MAX_BYTES)")}
+GONE = {410: OpenApiResponse(description="artifact_expired: retention ended, content deleted")}
 
 CanWrite = ScopeOrPermission.of("evidence:write", "accounts.export_evidence")
-CanRead = ScopeOrPermission.of("evidence:write", "accounts.view_dashboard")
+CanRead = ScopeOrPermission.of(("evidence:write", "compliance:read"), "accounts.view_dashboard")
 
 # Multipart overhead allowed beyond the artifact itself before the body is refused unread.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -231,7 +232,7 @@ class EvidenceContentApi(APIView):
 
     @extend_schema(
         operation_id="evidence_content",
-        responses={200: OpenApiResponse(description="the artifact's bytes"), **ERRORS},
+        responses={200: OpenApiResponse(description="the artifact's bytes"), **ERRORS, **GONE},
     )
     def get(self, request, artifact_id):
         artifact = selectors.evidence_get(principal=request.user, artifact_id=artifact_id)

@@ -6,14 +6,14 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0007_entry_types_evidence'),
+        ('ledger', '0009_entry_types_evidence_expiry'),
     ]
 
     operations = [
         migrations.AlterField(
             model_name='ledgerentry',
             name='entry_type',
-            field=models.CharField(choices=[('ledger.genesis', 'Ledger created'), ('policy.loaded', 'Policy version loaded'), ('policy.activated', 'Policy version activated'), ('decision.made', 'Decision made'), ('decision.response_unconfirmed', "Decision's answer not confirmed as sent"), ('escalation.created', 'Escalation created'), ('escalation.acknowledged', 'Escalation acknowledged'), ('escalation.assigned', 'Escalation assigned to a reviewer'), ('escalation.approval_recorded', 'Four-eyes approval recorded'), ('escalation.resolved', 'Escalation resolved'), ('escalation.expired', 'Escalation expired'), ('override.executed', 'Override executed'), ('token.revoked', 'Capability token revoked'), ('agent.stopped', 'Agent stopped by a human (tokens revoked)'), ('keys.rotated', 'Signing keys rotated'), ('export.created', 'Audit export created'), ('evidence.registered', 'Evidence artifact registered'), ('evidence.linked', 'Evidence artifact linked to a decision or control'), ('compliance.attested', 'Compliance control attested by an officer'), ('test.event', 'Test event (tests and benchmarks only)')], max_length=64),
+            field=models.CharField(choices=[('ledger.genesis', 'Ledger created'), ('policy.loaded', 'Policy version loaded'), ('policy.activated', 'Policy version activated'), ('decision.made', 'Decision made'), ('decision.response_unconfirmed', "Decision's answer not confirmed as sent"), ('escalation.created', 'Escalation created'), ('escalation.acknowledged', 'Escalation acknowledged'), ('escalation.assigned', 'Escalation assigned to a reviewer'), ('escalation.approval_recorded', 'Four-eyes approval recorded'), ('escalation.resolved', 'Escalation resolved'), ('escalation.expired', 'Escalation expired'), ('override.executed', 'Override executed'), ('token.revoked', 'Capability token revoked'), ('agent.stopped', 'Agent stopped by a human (tokens revoked)'), ('keys.rotated', 'Signing keys rotated'), ('export.created', 'Audit export created'), ('evidence.registered', 'Evidence artifact registered'), ('evidence.linked', 'Evidence artifact linked to a decision or control'), ('compliance.attested', 'Compliance control attested by an officer'), ('evidence.expired', 'Evidence artifact expired (retention ended)'), ('test.event', 'Test event (tests and benchmarks only)')], max_length=64),
         ),
         migrations.CreateModel(
             name='VerificationRun',
