@@ -28,4 +28,6 @@ class EntryType(models.TextChoices):
     EXPORT_CREATED = "export.created", "Audit export created"
     EVIDENCE_REGISTERED = "evidence.registered", "Evidence artifact registered"
     EVIDENCE_LINKED = "evidence.linked", "Evidence artifact linked to a decision or control"
+    AI_SYSTEM_REGISTERED = "ai_system.registered", "AI system registered"
+    AI_SYSTEM_UPDATED = "ai_system.updated", "AI system changed"
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

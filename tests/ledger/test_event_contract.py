@@ -2,8 +2,8 @@
 
 The scenario drives every governance change through the real services (policy load and activation,
 allowed/denied/escalated decisions, a later escalation, assignment, acknowledgement, a four-eyes
-approval, resolutions, an SLA expiry, overrides, a token revocation, a stop, a key rotation and an
-unconfirmed answer). While it runs, every ``ledger_append`` call is traced back to the line that
+approval, resolutions, an SLA expiry, overrides, a token revocation, a stop, a key rotation, an
+unconfirmed answer, evidence, and an AI system's registration and change). While it runs, every ``ledger_append`` call is traced back to the line that
 made it; the test then requires that every call site in ``apps/`` was exercised, that every
 version-2 payload validates against its type, and that each decision, resolution, override and stop
 has its responsibility record beside the entry.
@@ -171,6 +171,23 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
         principal=officer, artifact_id=artifact.pk, framework="iso27001", control_id="A.8.15"
     )
     assert delivery.settle(uuid.UUID(allowed["decision_id"]), 0, delivery.Cause.NOT_SENT)
+
+    # The AI system registry: a registration and a change.
+    from apps.aisystems import services as registry
+
+    registry.ai_system_register(
+        principal=officer,
+        system_id="support-bot",
+        name="Support bot",
+        version="1.0",
+        role="deployer",
+        intended_purpose="Answers customer questions about orders.",
+        risk_class="limited",
+        owner=officer,
+    )
+    registry.ai_system_update(
+        principal=officer, system_id="support-bot", changes={"status": "active", "owner": None}
+    )
 
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
     exercised = {(path, _call_line(path, line)) for path, line in traced_sites}
