@@ -22,6 +22,9 @@ urlpatterns = [
     path("", include("apps.policies.api.urls")),
     path("", include("apps.escalations.urls")),
     path("", include("apps.evidence.api.urls")),
+    # The AI system registry, before any other compliance/ route: compliance/<framework>/...
+    # would otherwise take "ai-systems" for a framework id.
+    path("", include("apps.aisystems.api.urls")),
     path("", include("apps.compliance.api.urls")),
 ]
 

@@ -99,13 +99,15 @@ def _reuse_rsa_keys(monkeypatch):
 def _fresh_process_caches():
     """Per-process caches (active policy pointer, token keys) must not leak between tests."""
     from apps.accounts.services import forget_verified_keys
+    from apps.aisystems.selectors import forget_registered_ids
     from apps.policies.selectors import forget_active_cache
     from apps.tokens.services import forget_cached_keys
 
-    for forget in (forget_active_cache, forget_cached_keys, forget_verified_keys):
+    caches = (forget_active_cache, forget_cached_keys, forget_verified_keys, forget_registered_ids)
+    for forget in caches:
         forget()
     yield
-    for forget in (forget_active_cache, forget_cached_keys, forget_verified_keys):
+    for forget in caches:
         forget()
 
 

@@ -18,13 +18,15 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.aisystems.models import AISystem
+from apps.compliance.models import EvidenceTally
+from apps.compliance.services import UNREGISTERED_AI_SYSTEM
 from apps.escalations.models import Escalation
 from apps.ledger.models import Checkpoint, LedgerEntry, VerificationRun
 from apps.policies import selectors as policy_selectors
@@ -107,12 +109,17 @@ class RuleContext:
         return policy_selectors.active_version()
 
     @cached_property
-    def ai_systems(self) -> dict[str, int] | None:
-        """Registered AI systems and decisions naming an unregistered one (None: no registry)."""
-        if not django_apps.is_installed("apps.aisystems"):
-            return None
-        system_model = django_apps.get_model("aisystems", "AISystem")
-        return {"registered": system_model.objects.count()}
+    def ai_systems(self) -> dict[str, int]:
+        """Registered AI systems, and decisions in the window that named an unregistered one
+        (counted by the evidence tally, so the decisions table is not read here)."""
+        since = (self.now - self.window).date()
+        unregistered = EvidenceTally.objects.filter(
+            key=UNREGISTERED_AI_SYSTEM, day__gte=since
+        ).aggregate(n=Sum("count"))["n"]
+        return {
+            "registered": AISystem.objects.count(),
+            "unregistered_decisions_in_window": int(unregistered or 0),
+        }
 
 
 # --- The rules ----------------------------------------------------------------------------------------
@@ -244,17 +251,29 @@ def default_deny(ctx: RuleContext) -> RuleResult:
 
 def ai_system_inventory(ctx: RuleContext) -> RuleResult:
     systems = ctx.ai_systems
-    if not systems or not systems["registered"]:
+    days = settings.LEXECON_COMPLIANCE_WINDOW_DAYS
+    facts = {**systems, "window_days": days}
+    if not systems["registered"]:
         return RuleResult(
             NOT_IMPLEMENTED,
             "No AI system is registered.",
-            {"registered": 0},
+            facts,
             "Register each AI system whose agents call /decide (POST /compliance/ai-systems).",
+        )
+    if systems["unregistered_decisions_in_window"]:
+        return RuleResult(
+            PARTIAL,
+            f"{systems['unregistered_decisions_in_window']} decisions in the last {days} days "
+            "named an AI system that is not registered.",
+            facts,
+            "Register the AI systems those decisions name, or set "
+            "LEXECON_REQUIRE_REGISTERED_AI_SYSTEM=1 to refuse them.",
         )
     return RuleResult(
         IMPLEMENTED,
-        f"{systems['registered']} AI systems are registered with their purpose and risk class.",
-        systems,
+        f"{systems['registered']} AI systems are registered and every decision in the last "
+        f"{days} days that named one named a registered one.",
+        facts,
     )
 
 
@@ -274,5 +293,6 @@ RULE_DESCRIPTIONS = {
     "entry waits unsigned longer than the checkpoint limit",
     "oversight_sla": "partially implemented when escalations missed their SLA in the window",
     "default_deny": "the active policy denies what no rule permits (strict or paranoid mode)",
-    "ai_system_inventory": "at least one AI system is registered",
+    "ai_system_inventory": "at least one AI system is registered and no decision in the window "
+    "named an unregistered one",
 }

@@ -339,6 +339,8 @@ def attestation_create(*, user: Any, **values: Any) -> Attestation:
 
 
 TALLY_BATCH = 5000
+#: Tally key counting decisions that named an AI system the registry did not know.
+UNREGISTERED_AI_SYSTEM = "flag:unregistered_ai_system"
 
 
 @dataclass
@@ -427,9 +429,14 @@ def _tally_batch(batch: int, entry_caps: dict[str, list[str]], tags: _TagIndex) 
     if not rows:
         return 0
     decision_seqs = [seq for seq, kind, _, _ in rows if kind == EntryType.DECISION_MADE]
-    decision_tags = dict(
-        Decision.objects.filter(ledger_seq__in=decision_seqs).values_list("ledger_seq", "controls")
-    )
+    decision_tags: dict[int, list[str]] = {}
+    unregistered: set[int] = set()
+    for seq, controls, registered in Decision.objects.filter(
+        ledger_seq__in=decision_seqs
+    ).values_list("ledger_seq", "controls", "ai_system_registered"):
+        decision_tags[seq] = controls
+        if registered is False:
+            unregistered.add(seq)
     counts: dict[tuple[str, date], list[Any]] = {}
     evidence: list[ControlEvidence] = []
 
@@ -448,6 +455,8 @@ def _tally_batch(batch: int, entry_caps: dict[str, list[str]], tags: _TagIndex) 
             EntryType.COMPLIANCE_ATTESTED,
         ):
             continue
+        if seq in unregistered:
+            count(UNREGISTERED_AI_SYSTEM, seq, timestamp)
         payload = json.loads(payload_text) if entry_type != EntryType.DECISION_MADE else {}
         seen: set[int] = set()
         for control_pk, via, name in _entry_controls(

@@ -42,6 +42,9 @@ class Decision(models.Model):
     resource = models.CharField(max_length=500, null=True, blank=True)
     data_classes = models.JSONField(default=list)
     ai_system = models.CharField(max_length=200, blank=True)
+    # Whether ai_system named a system of the AI system registry when the decision was made; null
+    # when no ai_system was sent (and for decisions made before the registry existed).
+    ai_system_registered = models.BooleanField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     reason = models.TextField()
     reasons = models.JSONField(default=list)

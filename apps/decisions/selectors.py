@@ -100,6 +100,12 @@ def decision_response(decision: Decision) -> dict[str, Any]:
         "decision": LEGACY_DECISION[outcome],
         "allowed": outcome == Outcome.ALLOWED,
         "request_id": decision.request_id or None,
+        # Accepted, but worth a look: an ai_system the registry does not know (ADR 0019).
+        "warnings": (
+            [f"ai_system '{decision.ai_system}' is not registered"]
+            if decision.ai_system_registered is False
+            else []
+        ),
     }
 
 
@@ -117,6 +123,8 @@ def decision_detail(decision: Decision) -> dict[str, Any]:
     body["action"] = decision.action
     body["resource"] = decision.resource
     body["data_classes"] = decision.data_classes
+    body["ai_system"] = decision.ai_system or None
+    body["ai_system_registered"] = decision.ai_system_registered
     # True when the answer may never have reached the agent (ADR 0010); a replay still returns it.
     body["response_unconfirmed"] = decision.response_unconfirmed
     # Any escalation counts here, also one opened later for a second look (POST /escalations/create).

@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 
 from apps.accounts.models import AgentKey
 from apps.accounts.principals import actor_of, agent_actor
-from apps.core.exceptions import Conflict
+from apps.aisystems import selectors as aisystems
+from apps.core.exceptions import ApplicationError, Conflict
 from apps.core.ids import uuid7
 from apps.decisions import delivery, records
 from apps.decisions.models import Decision, Outcome
@@ -65,6 +66,28 @@ class DecideRequest:
 _FINGERPRINT_FIELDS = tuple(
     item.name for item in fields(DecideRequest) if item.name != "request_id"
 )
+
+
+class UnknownAISystem(ApplicationError):
+    code = "unknown_ai_system"
+    status = 400
+    default_message = (
+        "ai_system names no system of the AI system registry, and this deployment accepts "
+        "decisions only for registered systems (LEXECON_REQUIRE_REGISTERED_AI_SYSTEM)."
+    )
+
+
+def _ai_system_registered(ai_system: str) -> bool | None:
+    """Whether the request's ``ai_system`` is registered (None: none was sent). Unknown ids are
+    refused before anything is written when the deployment requires registration; otherwise
+    they are accepted and flagged. Suspended and retired systems count as registered."""
+    if not ai_system:
+        return None
+    if aisystems.ai_system_is_registered(ai_system):
+        return True
+    if settings.LEXECON_REQUIRE_REGISTERED_AI_SYSTEM:
+        raise UnknownAISystem(details={"ai_system": ai_system})
+    return False
 
 
 @dataclass(frozen=True)
@@ -140,6 +163,7 @@ def decision_make(
         if existing is not None:
             return MadeDecision(existing, replayed=True)
 
+    ai_system_registered = _ai_system_registered(request.ai_system)
     outcome, reasons, policy_version, controls, metadata = _evaluate(request)
     risk = scoring.assess(
         term_metadata=metadata,
@@ -182,6 +206,7 @@ def decision_make(
         resource=request.resource,
         data_classes=list(request.data_classes),
         ai_system=request.ai_system,
+        ai_system_registered=ai_system_registered,
         outcome=outcome,
         reason=reasons[0]["message"] if reasons else "",
         reasons=reasons,

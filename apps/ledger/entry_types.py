@@ -30,4 +30,6 @@ class EntryType(models.TextChoices):
     EVIDENCE_LINKED = "evidence.linked", "Evidence artifact linked to a decision or control"
     COMPLIANCE_ATTESTED = "compliance.attested", "Compliance control attested by an officer"
     EVIDENCE_EXPIRED = "evidence.expired", "Evidence artifact expired (retention ended)"
+    AI_SYSTEM_REGISTERED = "ai_system.registered", "AI system registered"
+    AI_SYSTEM_UPDATED = "ai_system.updated", "AI system changed"
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

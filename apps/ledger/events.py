@@ -329,6 +329,48 @@ class EvidenceExpired(Envelope):
     retention_until: Timestamp
 
 
+AISystemField = Literal[
+    "name",
+    "version",
+    "role",
+    "intended_purpose",
+    "annex_iii_point",
+    "art_6_3_exempt",
+    "art_6_3_condition",
+    "art_6_3_reasoning",
+    "risk_class",
+    "owner",
+    "status",
+]
+
+
+class AISystemRegistered(Envelope):
+    """A system entered the AI system registry (apps.aisystems): its id and its EU AI Act
+    classification in clear, its owner as ``user:<id>``, and its two free texts (intended
+    purpose, Art. 6(3) reasoning) only as commitments opened with the system's salt."""
+
+    SUBJECT = "ai_system"
+    ai_system_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$")]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    version: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    role: Literal["provider", "deployer", "both"]
+    annex_iii_point: Annotated[str, StringConstraints(pattern=r"^[1-8]\([a-e]\)$")] | None
+    art_6_3_exempt: bool
+    art_6_3_condition: Literal["a", "b", "c", "d"] | None
+    risk_class: Literal["prohibited", "high", "limited", "minimal"]
+    status: Literal["development", "active", "suspended", "retired"]
+    owner: UserId | None
+    intended_purpose_commitment: Hex64
+    art_6_3_reasoning_commitment: Hex64 | None
+
+
+class AISystemUpdated(AISystemRegistered):
+    """A registered system changed: the fields that changed, and every classification field
+    (and text commitment) as it is after the change."""
+
+    changed: Annotated[list[AISystemField], Field(min_length=1)]
+
+
 class TestEvent(_Strict):
     """Free-form payloads for the ledger's own tests and benchmarks; refused unless
     ``LEXECON_LEDGER_TEST_EVENTS`` is on (test settings only)."""
@@ -371,6 +413,8 @@ REGISTRY: dict[str, type[_Strict]] = {
     EntryType.EVIDENCE_LINKED: EvidenceLinked,
     EntryType.COMPLIANCE_ATTESTED: ComplianceAttested,
     EntryType.EVIDENCE_EXPIRED: EvidenceExpired,
+    EntryType.AI_SYSTEM_REGISTERED: AISystemRegistered,
+    EntryType.AI_SYSTEM_UPDATED: AISystemUpdated,
     EntryType.TEST_EVENT: TestEvent,
 }
 

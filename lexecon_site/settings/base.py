@@ -44,6 +44,12 @@ LEXECON_SLA_HOURS = {
 # Verified agent keys are remembered per worker this long (0 disables); revocation reaches other
 # workers within it.
 LEXECON_AGENT_KEY_CACHE_SECONDS = float(integer("LEXECON_AGENT_KEY_CACHE_MS", 2000)) / 1000
+# /decide with an ai_system that is not in the AI system registry: refused (400 unknown_ai_system)
+# when on; accepted and flagged (ai_system_registered false, a warning in the answer) when off.
+LEXECON_REQUIRE_REGISTERED_AI_SYSTEM = flag("LEXECON_REQUIRE_REGISTERED_AI_SYSTEM", default=False)
+# Each worker remembers the set of registered AI system ids this long (0 disables); a registration
+# made in another worker is seen within it.
+LEXECON_AI_SYSTEM_CACHE_SECONDS = float(integer("LEXECON_AI_SYSTEM_CACHE_MS", 2000)) / 1000
 # CPython's cyclic-GC generation-0 threshold in WSGI workers (0 keeps Python's default of 700); see wsgi.py.
 LEXECON_GC_GEN0_THRESHOLD = integer("LEXECON_GC_GEN0_THRESHOLD", 20000)
 # Escalation priorities that need two distinct approvers (four-eyes rule).
@@ -76,6 +82,7 @@ INSTALLED_APPS = [
     "apps.risk",
     "apps.ledger",
     "apps.tokens",
+    "apps.aisystems",
     "apps.evidence",
     "apps.compliance",
     "apps.escalations",
@@ -264,6 +271,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Enums of the AI system registry (apps.aisystems.constants) whose field names other
+    # components use with other values.
+    "ENUM_NAME_OVERRIDES": {
+        "AISystemRoleEnum": ["provider", "deployer", "both"],
+        "AISystemRiskClassEnum": ["prohibited", "high", "limited", "minimal"],
+        "AISystemStatusEnum": ["development", "active", "suspended", "retired"],
+        # ...and the escalation status keeps the name it had before they came.
+        "StatusEnum": "apps.escalations.models.Escalation.Status",
+    },
 }
 # Largest accepted request body; larger bodies get 413 in the error shape.
 DATA_UPLOAD_MAX_MEMORY_SIZE = integer("LEXECON_MAX_BODY_BYTES", 256 * 1024)

@@ -216,3 +216,29 @@ def test_statuses_are_computed_without_touching_the_decisions_table(
     sql = " ".join(q["sql"] for q in queries.captured_queries)
     assert "decisions_decision" not in sql
     assert len(queries.captured_queries) < 60
+
+
+def test_the_ai_system_inventory_needs_registered_systems_and_no_unknown_ones(
+    catalogs, agent, make_user
+):
+    from apps.aisystems import services as registry
+
+    assert status_of("nist_csf", "ID.AM-02") == "not_implemented"
+    officer = make_user("olga", "compliance_officer")
+    registry.ai_system_register(
+        principal=officer,
+        system_id="support-bot",
+        name="Support bot",
+        version="1.0",
+        role="deployer",
+        intended_purpose="Answers customer questions about their orders.",
+        risk_class="limited",
+    )
+    assert status_of("nist_csf", "ID.AM-02") == "implemented"
+
+    answer = agent.post("/decide", {**REFUND, "ai_system": "shadow-bot"}, format="json").json()
+    assert answer["warnings"]
+    services.tally_catch_up()
+    assert status_of("nist_csf", "ID.AM-02") == "partially_implemented"
+    later = timezone.now() + timedelta(days=32)
+    assert status_of("nist_csf", "ID.AM-02", now=later) == "implemented"

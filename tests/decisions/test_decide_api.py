@@ -32,6 +32,7 @@ RESPONSE_KEYS = {
     "decision",
     "allowed",
     "request_id",
+    "warnings",
 }
 
 

@@ -7,6 +7,10 @@ unconfirmed answer, and evidence registered, linked and expired). While it runs,
 ``ledger_append`` call is traced back to the line that made it; the test then requires that every
 call site in ``apps/`` was exercised, that every version-2 payload validates against its type, and
 that each decision, resolution, override and stop has its responsibility record beside the entry.
+unconfirmed answer, evidence, and an AI system's registration and change). While it runs, every ``ledger_append`` call is traced back to the line that
+made it; the test then requires that every call site in ``apps/`` was exercised, that every
+version-2 payload validates against its type, and that each decision, resolution, override and stop
+has its responsibility record beside the entry.
 """
 
 from __future__ import annotations
@@ -184,6 +188,23 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
         control=compliance.control_resolve(compliance.framework_resolve("iso27001"), "A.5.1"),
         justification="Information security policy approved by the board in November.",
         evidence_ids=[str(artifact.pk)],
+    )
+
+    # The AI system registry: a registration and a change.
+    from apps.aisystems import services as registry
+
+    registry.ai_system_register(
+        principal=officer,
+        system_id="support-bot",
+        name="Support bot",
+        version="1.0",
+        role="deployer",
+        intended_purpose="Answers customer questions about orders.",
+        risk_class="limited",
+        owner=officer,
+    )
+    registry.ai_system_update(
+        principal=officer, system_id="support-bot", changes={"status": "active", "owner": None}
     )
 
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
