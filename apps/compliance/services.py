@@ -234,6 +234,37 @@ def control_resolve(framework: Framework, control_id: str) -> Control:
     return control
 
 
+def control_refs_resolve(refs: list[str]) -> list[str]:
+    """Control names as callers write them (``SOC2:CC6.1``, ``iso27001:a.8.15``) → the catalog's
+    ``framework:control_id``; InvalidInput naming every ref no loaded catalog has."""
+    tags = _TagIndex.build()
+    names = {pk: f"{fw}:{cid}" for pk, fw, cid in _control_names()}
+    resolved: list[str] = []
+    unknown: list[str] = []
+    for ref in refs:
+        pk = tags.resolve(ref)
+        if pk is None:
+            unknown.append(ref)
+        else:
+            resolved.append(names[pk])
+    if unknown:
+        hint = "" if names else " No catalog is loaded: run manage.py load_catalogs."
+        raise InvalidInput(
+            "Unknown control: name a control of a loaded catalog as <framework>:<control id>, "
+            f"e.g. soc2:CC6.1 (GET /compliance/frameworks lists them).{hint}",
+            details={"control_ids": unknown},
+        )
+    return list(dict.fromkeys(resolved))
+
+
+def _control_names() -> list[tuple[int, str, str]]:
+    return list(
+        Control.objects.filter(assessable=True, withdrawn=False).values_list(
+            "pk", "framework_id", "control_id"
+        )
+    )
+
+
 # --- Attestations ---------------------------------------------------------------------------------
 
 

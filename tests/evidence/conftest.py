@@ -53,3 +53,11 @@ def counts() -> tuple[int, int, int, int]:
         EvidenceControlLink.objects.count(),
         LedgerEntry.objects.count(),
     )
+
+
+@pytest.fixture(autouse=True)
+def catalogs(db):
+    """Control names in evidence are checked against the loaded catalogs."""
+    from apps.compliance import services as compliance
+
+    return compliance.catalogs_load()

@@ -176,6 +176,8 @@ def test_list_filters_and_paginates(writer):
             "not_found",
         ),
         ("bad_control", {"control_ids": ["no-framework"]}, 400, "validation_error"),
+        ("unknown_control", {"control_ids": ["soc2:CC99.9"]}, 400, "invalid_input"),
+        ("unknown_framework", {"control_ids": ["cobit:APO01"]}, 400, "invalid_input"),
     ],
 )
 def test_bad_input_writes_nothing(writer, evidence_dir, _case, fields, status, code):
@@ -356,3 +358,24 @@ def test_a_compliance_read_key_reads_what_it_may_see_and_writes_nothing(
         assert "evidence:write" in error["message"]
     assert counts() == before
     assert stored_files(evidence_dir) == files
+
+
+def test_link_control_names_a_catalog_control(writer, evidence_dir):
+    artifact = register(writer).json()
+    before = counts()
+    unknown = writer.post(
+        "/evidence/link-control",
+        {"artifact_id": artifact["artifact_id"], "framework": "soc2", "control_id": "CC99.9"},
+        format="json",
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["details"] == {"control_ids": ["soc2:CC99.9"]}
+    assert counts() == before
+    # Any accepted spelling is stored as the catalog writes it.
+    linked = writer.post(
+        "/evidence/link-control",
+        {"artifact_id": artifact["artifact_id"], "framework": "PCI_DSS", "control_id": "10.2"},
+        format="json",
+    )
+    assert linked.status_code == 201, linked.content
+    assert linked.json()["framework"] == "pci_dss"

@@ -22,6 +22,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.compliance import services as compliance
 from apps.core.api.parsers import StrictJSONParser
 from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import InvalidInput
@@ -143,7 +144,7 @@ class EvidenceRegisterApi(APIView):
             media_type=media_type,
             source=values.get("source", ""),
             decision_ids=values.get("decision_ids", []),
-            control_ids=values.get("control_ids", []),
+            control_ids=compliance.control_refs_resolve(values.get("control_ids", [])),
             retention_days=values.get("retention_days"),
             metadata=values.get("metadata") or {},
         )
@@ -181,9 +182,11 @@ class EvidenceLinkControlApi(_LinkApi):
     def post(self, request):
         data = EvidenceLinkControlInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return self.answer(
-            services.evidence_link_control(principal=request.user, **data.validated_data)
-        )
+        values = dict(data.validated_data)
+        # The control must be in a loaded catalog; the link stores the catalog's spelling.
+        (ref,) = compliance.control_refs_resolve([f"{values['framework']}:{values['control_id']}"])
+        values["framework"], values["control_id"] = ref.split(":", 1)
+        return self.answer(services.evidence_link_control(principal=request.user, **values))
 
 
 class EvidenceListApi(APIView):
