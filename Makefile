@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-16)
 LEXECON_PORT ?= 8000
 
-.PHONY: run test test-fast lint format venv browser-deps migrate seed clean
+.PHONY: run test test-fast lint format venv browser-deps pdf-deps migrate seed clean
 
 ## Create .venv and install the pinned requirements (re-runs only when requirements change).
 venv: $(STAMP)
@@ -19,7 +19,7 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 	@touch $@
 
 ## Embedded default: SQLite under var/, local-memory cache, Celery eager, demo data, foreground server.
-run: venv
+run: venv pdf-deps
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_catalogs
@@ -27,7 +27,7 @@ run: venv
 	$(PY) manage.py serve --bind 127.0.0.1:$(LEXECON_PORT)
 
 ## The whole suite (browser and live-server tests included).
-test: venv browser-deps
+test: venv browser-deps pdf-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports
@@ -44,6 +44,14 @@ browser-deps:
 	  echo "Installing Debian chromium + chromium-driver for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi; }
+
+## Debian's Pango and fonts for WeasyPrint (PDF reports), poppler-utils to read PDFs back in tests.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
+pdf-deps:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || { \
+	  echo "Installing Debian $(PDF_PACKAGES) for PDF reports"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES); \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES); fi; }
 
 lint: venv
 	$(PY) -m ruff check .
