@@ -72,16 +72,35 @@ class MappingInline(admin.TabularInline):
         return False
 
 
+class AttestationInline(admin.TabularInline):
+    model = Attestation
+    fields = readonly_fields = ("status", "attested_by", "created_at", "expires_at", "ledger_seq")
+    extra = 0
+    can_delete = False
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Control)
 class ControlAdmin(_ReadOnly):
     list_display = ("control_id", "framework", "title", "category", "status", "evidence", "rule")
     list_filter = ("framework", "rule", "withdrawn")
     search_fields = ("control_id", "title", "summary")
-    inlines = (MappingInline,)
+    inlines = (MappingInline, AttestationInline)
     list_per_page = 100
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(assessable=True).select_related("framework")
+
+    def get_search_results(self, request, queryset, search_term):
+        # The attestation form's autocomplete offers only controls that can be attested.
+        queryset, duplicates = super().get_search_results(request, queryset, search_term)
+        return queryset.filter(withdrawn=False), duplicates
 
     def _assessments(self, request) -> dict[int, selectors.Assessment]:
         cache = getattr(request, "_compliance_assessments", None)
@@ -139,6 +158,12 @@ class AttestationForm(forms.ModelForm):
             assessable=True, withdrawn=False
         ).select_related("framework")
         self.fields["evidence_ids"].required = False
+        self.fields[
+            "evidence_ids"
+        ].help_text = (
+            'a JSON list of evidence artifact ids, e.g. ["01a2…"] (Evidence → Evidence artifacts)'
+        )
+        self.fields["status"].initial = Attestation.Status.IMPLEMENTED
         self.fields["expires_at"].required = False
         help_text = "empty: the longest allowed (LEXECON_ATTESTATION_MAX_DAYS)"
         self.fields["expires_at"].help_text = help_text
@@ -172,7 +197,7 @@ class AttestationAdmin(RolePermissionAdmin):
     list_display = ("control", "status", "attested_by", "created_at", "expires_at", "valid")
     list_filter = ("status", "control__framework")
     search_fields = ("control__control_id",)
-    raw_id_fields = ("control",)
+    autocomplete_fields = ("control",)
 
     @admin.display(boolean=True)
     def valid(self, obj: Attestation) -> bool:

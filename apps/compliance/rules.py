@@ -46,6 +46,10 @@ class RuleResult:
     remedy: str = ""
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
@@ -271,7 +275,7 @@ def ai_system_inventory(ctx: RuleContext) -> RuleResult:
         )
     return RuleResult(
         IMPLEMENTED,
-        f"{systems['registered']} AI systems are registered and every decision in the last "
+        f"{_count(systems['registered'], 'AI system')} registered, and every decision in the last "
         f"{days} days that named one named a registered one.",
         facts,
     )
