@@ -174,6 +174,19 @@ class EvidenceTally(models.Model):
         return f"{self.key} {self.day}: {self.count}"
 
 
+class EvidenceTotal(models.Model):
+    """The running total of ``EvidenceTally`` per key (all days), kept in the same transaction as
+    the per-day rows: status reads answer from a few hundred rows, whatever the history."""
+
+    key = models.CharField(primary_key=True, max_length=160)
+    count = models.PositiveBigIntegerField(default=0)
+    last_seq = models.BigIntegerField()
+    last_at = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
+
+
 class ControlEvidence(models.Model):
     """A ledger entry that names this control directly: a decision whose rules carry the control's
     tag, an evidence registration or link to it, an attestation of it (written by the tally)."""

@@ -13,8 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Max, Sum
-
 from apps.compliance import services
 from apps.compliance.models import (
     Attestation,
@@ -22,7 +20,7 @@ from apps.compliance.models import (
     Control,
     ControlEvidence,
     ControlMapping,
-    EvidenceTally,
+    EvidenceTotal,
     Framework,
 )
 from apps.compliance.rules import (
@@ -92,10 +90,10 @@ class Assessor:
     def tally(self) -> dict[str, tuple[int, str | None]]:
         if self._tally is None:
             self._tally = {
-                row["key"]: (int(row["n"] or 0), row["last"])
-                for row in EvidenceTally.objects.filter(key__regex=r"^(cap|ctl):")
-                .values("key")
-                .annotate(n=Sum("count"), last=Max("last_at"))
+                key: (int(count), last_at)
+                for key, count, last_at in EvidenceTotal.objects.values_list(
+                    "key", "count", "last_at"
+                )
             }
         return self._tally
 
@@ -170,11 +168,13 @@ class Assessor:
         return out
 
 
-def assessable_controls(framework: Framework) -> list[Control]:
+def assessable_controls(framework: Framework | None = None) -> list[Control]:
+    """The controls a status is computed for (one framework's, or all in catalog order)."""
+    controls = Control.objects.filter(assessable=True, withdrawn=False)
+    if framework is not None:
+        controls = controls.filter(framework=framework)
     return list(
-        Control.objects.filter(framework=framework, assessable=True, withdrawn=False)
-        .select_related("parent")
-        .order_by("position")
+        controls.select_related("parent", "framework").order_by("framework__position", "position")
     )
 
 
@@ -260,12 +260,13 @@ def _status_counts(assessments: list[Assessment]) -> dict[str, Any]:
 
 def statistics() -> dict[str, Any]:
     assessor = Assessor()
-    frameworks = {}
-    for framework in Framework.objects.all():
-        frameworks[framework.id] = {
-            "name": framework.name,
-            **_status_counts(assessor.assess(assessable_controls(framework))),
-        }
+    by_framework: dict[str, list[Assessment]] = defaultdict(list)
+    for assessment in assessor.assess(assessable_controls()):
+        by_framework[assessment.control.framework_id].append(assessment)  # type: ignore[attr-defined]
+    frameworks = {
+        framework.id: {"name": framework.name, **_status_counts(by_framework[framework.id])}
+        for framework in Framework.objects.all()
+    }
     tally = assessor.tally()
     evidence_entries = sum(n for key, (n, _) in tally.items() if key.startswith("ctl:"))
     return {

@@ -31,6 +31,7 @@ from apps.compliance.models import (
     ControlEvidence,
     ControlMapping,
     EvidenceTally,
+    EvidenceTotal,
     Framework,
     TallyCursor,
 )
@@ -237,6 +238,8 @@ def control_resolve(framework: Framework, control_id: str) -> Control:
 def control_refs_resolve(refs: list[str]) -> list[str]:
     """Control names as callers write them (``SOC2:CC6.1``, ``iso27001:a.8.15``) → the catalog's
     ``framework:control_id``; InvalidInput naming every ref no loaded catalog has."""
+    if not refs:
+        return []
     tags = _TagIndex.build()
     names = {pk: f"{fw}:{cid}" for pk, fw, cid in _control_names()}
     resolved: list[str] = []
@@ -434,6 +437,9 @@ def tally_catch_up(*, limit: int | None = None) -> int:
     nothing and loses nothing. ``limit`` bounds the work of one call (a request catching up);
     the ``compliance.tally`` task runs it without a limit.
     """
+    cursor = TallyCursor.objects.filter(pk=1).values_list("last_seq", flat=True).first()
+    if not LedgerEntry.objects.filter(seq__gt=-1 if cursor is None else cursor).exists():
+        return 0  # nothing new: skip building the tag index
     counted = 0
     entry_caps: dict[str, list[str]] = defaultdict(list)
     for cap_id, entry_types in Capability.objects.values_list("id", "entry_types"):
@@ -462,9 +468,11 @@ def _tally_batch(batch: int, entry_caps: dict[str, list[str]], tags: _TagIndex) 
     decision_seqs = [seq for seq, kind, _, _ in rows if kind == EntryType.DECISION_MADE]
     decision_tags: dict[int, list[str]] = {}
     unregistered: set[int] = set()
-    for seq, controls, registered in Decision.objects.filter(
-        ledger_seq__in=decision_seqs
-    ).values_list("ledger_seq", "controls", "ai_system_registered"):
+    for seq, controls, registered in (
+        Decision.objects.filter(ledger_seq__in=decision_seqs)
+        .order_by()
+        .values_list("ledger_seq", "controls", "ai_system_registered")
+    ):
         decision_tags[seq] = controls
         if registered is False:
             unregistered.add(seq)
@@ -532,3 +540,22 @@ def _add_counts(counts: dict[tuple[str, date], list[Any]]) -> None:
             changed.append(tally)
     EvidenceTally.objects.bulk_create(new)
     EvidenceTally.objects.bulk_update(changed, ["count", "last_seq", "last_at"])
+    # The running totals per key (what status reads answer from), in the same transaction.
+    per_key: dict[str, list[Any]] = {}
+    for (key, _day), (n, seq, at) in sorted(counts.items(), key=lambda item: item[1][1]):
+        slot = per_key.setdefault(key, [0, seq, at])
+        slot[0] += n
+        slot[1], slot[2] = seq, at
+    totals = {t.key: t for t in EvidenceTotal.objects.filter(key__in=per_key)}
+    for key, (n, seq, at) in per_key.items():
+        total = totals.get(key)
+        if total is None:
+            totals[key] = EvidenceTotal(key=key, count=n, last_seq=seq, last_at=at)
+            totals[key]._state.adding = True
+        else:
+            total.count += n
+            total.last_seq, total.last_at = seq, at
+    EvidenceTotal.objects.bulk_create([t for t in totals.values() if t._state.adding])
+    EvidenceTotal.objects.bulk_update(
+        [t for t in totals.values() if not t._state.adding], ["count", "last_seq", "last_at"]
+    )

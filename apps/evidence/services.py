@@ -273,7 +273,8 @@ def _write_artifact(
     }
     entry = ledger.ledger_append(entry_type=EntryType.EVIDENCE_REGISTERED, payload=payload)
     artifact.ledger_seq = entry.seq
-    artifact.full_clean(exclude=["registered_by_key"])
+    # Field checks only: the uniqueness and foreign keys are the database's to enforce.
+    artifact.clean_fields(exclude=["registered_by_key"])
     artifact.save(force_insert=True)
     EvidenceDecisionLink.objects.bulk_create(
         EvidenceDecisionLink(artifact=artifact, decision=d, ledger_seq=entry.seq)

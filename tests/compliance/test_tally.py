@@ -80,3 +80,22 @@ def test_the_task_is_registered_and_scheduled(settings, task_name):
     assert task_name in current_app.tasks
     assert task_name in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert selectors.CATCH_UP > 0
+
+
+def test_running_totals_equal_the_per_day_rows(catalogs, agent):
+    from django.db.models import Max, Sum
+
+    from apps.compliance.models import EvidenceTotal
+
+    for rounds in (2, 3):
+        for _ in range(rounds):
+            agent.post("/decide", DEMO, format="json")
+        services.tally_catch_up(limit=3)
+    services.tally_catch_up()
+    per_day = {
+        row["key"]: (row["n"], row["seq"])
+        for row in EvidenceTally.objects.values("key").annotate(n=Sum("count"), seq=Max("last_seq"))
+    }
+    totals = {t.key: (t.count, t.last_seq) for t in EvidenceTotal.objects.all()}
+    assert totals == per_day
+    assert totals["cap:policy_enforcement"][0] == 5
