@@ -168,14 +168,27 @@ class Assessor:
         return out
 
 
-def assessable_controls(framework: Framework | None = None) -> list[Control]:
+#: What a list or a statistic needs of a control (not its summary, texts or attribute maps).
+LIST_FIELDS = (
+    "id",
+    "framework_id",
+    "control_id",
+    "title",
+    "category",
+    "rule",
+    "position",
+    "parent__control_id",
+)
+
+
+def assessable_controls(framework: Framework | None = None, *, full: bool = False) -> list[Control]:
     """The controls a status is computed for (one framework's, or all in catalog order)."""
-    controls = Control.objects.filter(assessable=True, withdrawn=False)
+    controls = Control.objects.filter(assessable=True, withdrawn=False).select_related("parent")
     if framework is not None:
         controls = controls.filter(framework=framework)
-    return list(
-        controls.select_related("parent", "framework").order_by("framework__position", "position")
-    )
+    if not full:
+        controls = controls.only(*LIST_FIELDS)
+    return list(controls.order_by("framework__position", "position"))
 
 
 def assessment_as_dict(a: Assessment, *, detail: bool = False) -> dict[str, Any]:
