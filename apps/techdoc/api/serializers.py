@@ -13,8 +13,15 @@ class DocumentationQuery(serializers.Serializer):
         max_length=SYSTEM_ID_MAX_LENGTH, help_text="the registered AI system's id"
     )
     format = serializers.ChoiceField(choices=DocumentFormat.values, default=DocumentFormat.JSON)
-    # ``from`` is a keyword: the view maps the query's from/to onto these.
     start = serializers.DateTimeField(
         required=False, help_text="start of the window of live figures (default: 90 days ago)"
     )
     end = serializers.DateTimeField(required=False, help_text="end of the window (default: now)")
+
+    def get_fields(self):
+        """``from`` is a Python keyword: the fields are declared as start/end and named from/to
+        here, so errors name the parameter the caller sent."""
+        fields = super().get_fields()
+        fields["from"] = fields.pop("start")
+        fields["to"] = fields.pop("end")
+        return fields

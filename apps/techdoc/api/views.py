@@ -66,22 +66,10 @@ class DocumentationApi(APIView):
         },
     )
     def get(self, request):
-        params = request.query_params
-        query = DocumentationQuery(
-            data={
-                key: params[name]
-                for key, name in (
-                    ("ai_system", "ai_system"),
-                    ("format", "format"),
-                    ("start", "from"),
-                    ("end", "to"),
-                )
-                if name in params
-            }
-        )
+        query = DocumentationQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         values = query.validated_data
-        window = selectors.window_of(start=values.get("start"), end=values.get("end"))
+        window = selectors.window_of(start=values.get("from"), end=values.get("to"))
         generated = services.documentation_generate(
             principal=request.user,
             system_id=values["ai_system"],
