@@ -26,6 +26,7 @@ from apps.accounts.principals import actor_of
 from apps.aisystems import selectors as registry
 from apps.aisystems.models import AISystem
 from apps.core.exceptions import ApplicationError, NotFound, PermissionDeniedError
+from apps.evidence.querysets import sees_every_artifact
 from apps.techdoc import render as documents
 from apps.techdoc import selectors, services
 from apps.techdoc.annex_iv import ANNEX_IV_ITEMS
@@ -117,6 +118,8 @@ def _render_system(
         "form": form,
         "can_write": can_write,
         "generated": selectors.generated_list(system=system, limit=10),
+        # The stored files open through /evidence, under its visibility rule (ADR 0018).
+        "can_open_evidence": sees_every_artifact(request.user),
         "formats": DocumentFormat.values,
         "documentation_url": reverse("techdoc:eu-ai-act-article-11-documentation"),
         "extra_sections": sections,

@@ -85,6 +85,21 @@ def test_the_validator_names_each_missing_narrative(system, officer):
     assert selectors.missing_items(system=system) == []
 
 
+def test_oversight_without_anyone_able_to_resolve_is_missing(system, officer):
+    write_narratives(officer)
+    seal_ledger()
+    assert selectors.missing_items(system=system) == []
+    officer.totpdevice_set.all().delete()  # the only person who may resolve loses the second factor
+    missing = selectors.missing_items(system=system)
+    assert missing == [
+        {
+            "item": 2,
+            "part": "techdoc.oversight",
+            "name": "a person with a second factor who can resolve escalations",
+        }
+    ]
+
+
 def test_incomplete_on_the_first_page_until_nothing_is_missing(staff_api, system, tmp_path):
     officer = staff_api("compliance_officer")
     first = generate(officer, "pdf")

@@ -113,3 +113,17 @@ def test_sections_need_a_template_and_a_context():
 def test_the_home_page_links_to_the_ai_systems(staff_page):
     page = staff_page("auditor").get("/").content.decode()
     assert f'href="{LIST}"' in page
+
+
+def test_generated_documents_are_listed_and_open_for_those_who_see_all_evidence(system, staff_page):
+    officer = staff_page("compliance_officer")
+    response = officer.get(
+        "/compliance/eu-ai-act/article-11/documentation", {"ai_system": SYSTEM_ID}
+    )
+    artifact_id = response["X-Evidence-Artifact-Id"]
+    page = officer.get(page_url()).content.decode()
+    assert f'href="/evidence/{artifact_id}/content"' in page
+    assert officer.get(f"/evidence/{artifact_id}/content").status_code == 200
+    reviewer_page = staff_page("reviewer").get(page_url()).content.decode()
+    assert f"/evidence/{artifact_id}/content" not in reviewer_page
+    assert "JSON" in reviewer_page

@@ -50,13 +50,15 @@ class DocumentationApi(APIView):
         operation_id="eu_ai_act_article_11_documentation",
         parameters=[
             OpenApiParameter("ai_system", str, required=True, description="AI system id"),
-            OpenApiParameter("format", str, enum=DocumentFormat.values, description="json"),
+            OpenApiParameter(
+                "format", str, enum=DocumentFormat.values, description="default: json"
+            ),
             OpenApiParameter("from", OpenApiTypes.DATETIME, description="window start"),
             OpenApiParameter("to", OpenApiTypes.DATETIME, description="window end"),
         ],
         responses={
             (200, "application/json"): OpenApiResponse(
-                OpenApiTypes.OBJECT, description="the document (format=json)"
+                OpenApiTypes.OBJECT, description="the document as JSON (format=json)"
             ),
             (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="format=html"),
             (200, "application/pdf"): OpenApiResponse(
