@@ -267,6 +267,15 @@ def test_adding_in_the_admin_goes_through_the_service(system, make_user):
     assert counts() == before
 
 
+def test_the_admin_needs_a_csrf_token(system, make_user):
+    user = make_user("adm_csrf", "compliance_officer")
+    client = verify_session(Client(enforce_csrf_checks=True), user)
+    before = counts()
+    response = client.post(ADD, {"system": SYSTEM_ID, "field": "standards", "text": TEXT})
+    assert response.status_code == 403
+    assert counts() == before
+
+
 def test_the_admin_refuses_blank_text_and_other_roles(system, make_user):
     client = admin_client(make_user, "compliance_officer")
     before = counts()
