@@ -22,6 +22,8 @@ urlpatterns = [
     path("", include("apps.policies.api.urls")),
     path("", include("apps.escalations.urls")),
     path("", include("apps.evidence.api.urls")),
+    # The EU AI Act modules (compliance/eu-ai-act/...), before compliance/<framework>/...
+    path("", include("apps.techdoc.urls")),
     # The AI system registry, before any other compliance/ route: compliance/<framework>/...
     # would otherwise take "ai-systems" for a framework id.
     path("", include("apps.aisystems.api.urls")),

@@ -174,6 +174,13 @@ def _unstore(sha256: str) -> None:
             evidence_storage().delete(content_name(sha256))
 
 
+def evidence_content_release(sha256: str) -> None:
+    """Delete the stored bytes of ``sha256`` unless an unexpired artifact has them: for a caller
+    whose own transaction, around ``evidence_register``, rolled back after the bytes were stored
+    (apps.techdoc), so a failed write leaves no file behind."""
+    _unstore(sha256)
+
+
 def evidence_register(
     *,
     principal: Any,

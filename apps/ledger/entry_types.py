@@ -32,4 +32,9 @@ class EntryType(models.TextChoices):
     EVIDENCE_EXPIRED = "evidence.expired", "Evidence artifact expired (retention ended)"
     AI_SYSTEM_REGISTERED = "ai_system.registered", "AI system registered"
     AI_SYSTEM_UPDATED = "ai_system.updated", "AI system changed"
+    TECHDOC_NARRATIVE_SAVED = (
+        "techdoc.narrative_saved",
+        "Technical documentation narrative saved (new version)",
+    )
+    TECHDOC_GENERATED = "techdoc.generated", "Annex IV technical documentation generated"
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

@@ -371,6 +371,59 @@ class AISystemUpdated(AISystemRegistered):
     changed: Annotated[list[AISystemField], Field(min_length=1)]
 
 
+NarrativeFieldCode = Literal[
+    "distribution",
+    "instructions_for_use",
+    "development_methods",
+    "design_choices",
+    "architecture",
+    "data_requirements",
+    "oversight_assessment",
+    "predetermined_changes",
+    "test_reports",
+    "cybersecurity",
+    "capabilities_and_limits",
+    "metric_rationale",
+    "risk_management",
+    "change_notes",
+    "standards",
+    "declaration_of_conformity",
+    "pmm_evaluation",
+]
+SystemRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$")]
+
+
+class TechdocNarrativeSaved(Envelope):
+    """An officer saved a new version of one narrative of an AI system's technical documentation
+    (apps.techdoc). The text stays off the ledger: its plain SHA-256 is here, so whoever holds the
+    document can check the text against the entry (ADR 0024)."""
+
+    SUBJECT = "technical_documentation"
+    ai_system_id: SystemRef
+    field: NarrativeFieldCode
+    item: Annotated[int, Field(ge=1, le=9)]
+    version: Annotated[int, Field(ge=1)]
+    text_sha256: Hex64
+    previous_text_sha256: Hex64 | None
+
+
+class TechdocGenerated(Envelope):
+    """An Annex IV document was generated and stored as an evidence artifact: which one, the
+    SHA-256 of its file and of its content, whether it was complete, and the window it covers."""
+
+    SUBJECT = "technical_documentation"
+    ai_system_id: SystemRef
+    format: Literal["json", "html", "pdf"]
+    artifact_id: Uuid
+    sha256: Hex64
+    content_sha256: Hex64
+    complete: bool
+    missing: Annotated[int, Field(ge=0)]
+    window_from: Timestamp
+    window_to: Timestamp
+    checkpoint_size: Annotated[int, Field(ge=0)] | None
+
+
 class TestEvent(_Strict):
     """Free-form payloads for the ledger's own tests and benchmarks; refused unless
     ``LEXECON_LEDGER_TEST_EVENTS`` is on (test settings only)."""
@@ -415,6 +468,8 @@ REGISTRY: dict[str, type[_Strict]] = {
     EntryType.EVIDENCE_EXPIRED: EvidenceExpired,
     EntryType.AI_SYSTEM_REGISTERED: AISystemRegistered,
     EntryType.AI_SYSTEM_UPDATED: AISystemUpdated,
+    EntryType.TECHDOC_NARRATIVE_SAVED: TechdocNarrativeSaved,
+    EntryType.TECHDOC_GENERATED: TechdocGenerated,
     EntryType.TEST_EVENT: TestEvent,
 }
 

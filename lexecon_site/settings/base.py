@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.aisystems",
     "apps.evidence",
     "apps.compliance",
+    "apps.techdoc",
     "apps.escalations",
     "apps.decisions",
 ]
@@ -245,6 +246,11 @@ LEXECON_COMPLIANCE_CHECKPOINT_MAX_AGE_MINUTES = integer(
     "LEXECON_COMPLIANCE_CHECKPOINT_MAX_AGE_MINUTES", 30
 )
 LEXECON_ATTESTATION_MAX_DAYS = integer("LEXECON_ATTESTATION_MAX_DAYS", 365)
+# Annex IV technical documentation (docs/eu-ai-act/techdoc.md): the window its live figures cover
+# when a request names none, and how long each generated document is kept as evidence (Art. 18:
+# ten years; never less than the artifact type's own retention).
+LEXECON_TECHDOC_WINDOW_DAYS = integer("LEXECON_TECHDOC_WINDOW_DAYS", 90)
+LEXECON_TECHDOC_RETENTION_DAYS = integer("LEXECON_TECHDOC_RETENTION_DAYS", 3650)
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -207,6 +207,15 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
         principal=officer, system_id="support-bot", changes={"status": "active", "owner": None}
     )
 
+    # Technical documentation (apps.techdoc): a narrative version, then a generated document
+    # (its artifact is registered through evidence, then techdoc.generated names it).
+    from apps.techdoc import services as techdoc
+
+    techdoc.narrative_save(
+        user=officer, system_id="support-bot", field="design_choices", text="Rules first."
+    )
+    techdoc.documentation_generate(principal=officer, system_id="support-bot", fmt="json")
+
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
     exercised = {(path, _call_line(path, line)) for path, line in traced_sites}
     assert _append_sites() - exercised == set()
