@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.compliance",
     "apps.escalations",
     "apps.decisions",
+    "apps.monitoring",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +165,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(integer("LEXECON_VERIFY_INTERVAL_SECONDS", 3600)),
     },
     "compliance-tally": {"task": "compliance.tally", "schedule": 60.0},
+    "monitoring-pmm-check": {
+        "task": "monitoring.pmm_check",
+        "schedule": float(integer("LEXECON_PMM_CHECK_INTERVAL_SECONDS", 3600)),
+    },
     "evidence-expire": {
         "task": "evidence.expire",
         "schedule": float(integer("LEXECON_EVIDENCE_EXPIRY_INTERVAL_SECONDS", 3600)),
@@ -245,6 +250,9 @@ LEXECON_COMPLIANCE_CHECKPOINT_MAX_AGE_MINUTES = integer(
     "LEXECON_COMPLIANCE_CHECKPOINT_MAX_AGE_MINUTES", 30
 )
 LEXECON_ATTESTATION_MAX_DAYS = integer("LEXECON_ATTESTATION_MAX_DAYS", 365)
+# EU AI Act Art. 14 (apps.monitoring): escalations approved faster than this (median) suggest
+# rubber-stamping rather than review.
+LEXECON_RUBBER_STAMP_SECONDS = integer("LEXECON_RUBBER_STAMP_SECONDS", 60)
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
