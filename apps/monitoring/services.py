@@ -361,13 +361,13 @@ def pmm_plan_update(*, principal: Any, plan_id: Any, changes: Mapping[str, Any])
         wanted["metrics"] = clean_metrics(wanted["metrics"])
     if "description" in wanted:
         wanted["description"] = (wanted["description"] or "").strip()
-    changed = [
-        field
-        for field in PLAN_FIELDS
-        if field in wanted
-        and (plan.owner_id if field == "owner" else getattr(plan, field))
-        != (getattr(wanted[field], "pk", None) if field == "owner" else wanted[field])
-    ]
+
+    def differs(field: str) -> bool:
+        if field == "owner":
+            return plan.owner_id != getattr(wanted[field], "pk", None)
+        return getattr(plan, field) != wanted[field]
+
+    changed = [field for field in PLAN_FIELDS if field in wanted and differs(field)]
     if not changed:
         return plan
     for field in changed:

@@ -158,6 +158,30 @@ def test_plan_permissions_per_role(system, staff_user, plan_owner, _case, role, 
         assert snapshot() == before
 
 
+@pytest.mark.parametrize("role", ["reviewer", "auditor"])
+def test_only_plan_managers_change_or_delete_a_plan(plan, staff_user, role):
+    client = api_client(staff_user(role))
+    before = snapshot()
+    assert_error(
+        client.patch(plan_url(plan["id"]), {"window_days": 3}, format="json"),
+        403,
+        "permission_denied",
+    )
+    assert_error(client.delete(plan_url(plan["id"])), 403, "permission_denied")
+    assert snapshot() == before
+    assert client.get(plan_url(plan["id"])).json()["window_days"] == 7  # reading is allowed
+
+
+def test_an_unknown_plan_is_404_for_every_method(system, officer):
+    client = api_client(officer)
+    url = plan_url("00000000-0000-4000-8000-000000000000")
+    before = snapshot()
+    assert_error(client.get(url), 404, "not_found")
+    assert_error(client.patch(url, {"window_days": 3}, format="json"), 404, "not_found")
+    assert_error(client.delete(url), 404, "not_found")
+    assert snapshot() == before
+
+
 def test_agents_read_plans_but_never_write_them(plan, plan_owner):
     before = snapshot()
     writer = agent_api("policies:write", "compliance:read")
