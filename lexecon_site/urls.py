@@ -27,6 +27,8 @@ urlpatterns = [
     # The AI system registry, before any other compliance/ route: compliance/<framework>/...
     # would otherwise take "ai-systems" for a framework id.
     path("", include("apps.aisystems.api.urls")),
+    # EU AI Act monitoring (Art. 9, 14, 72): compliance/eu-ai-act/..., before compliance/<framework>.
+    path("", include("apps.monitoring.api.urls")),
     path("", include("apps.compliance.api.urls")),
 ]
 

@@ -76,6 +76,15 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["actor"], name="decisions_actor"),
             models.Index(fields=["action"], name="decisions_action"),
+            # The EU AI Act figures (apps.monitoring: Art. 9, 14, 72) count one AI system's
+            # decisions over a time window with GROUP BY. Partial: decisions that name no AI
+            # system (most, in many deployments) cost /decide no update of this index. Queries
+            # repeat the condition (``.exclude(ai_system="")``) so that both databases use it.
+            models.Index(
+                fields=["ai_system", "created_at"],
+                condition=~models.Q(ai_system=""),
+                name="decisions_ai_system_time",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["token_jti"], name="decisions_one_token_jti"),
@@ -94,7 +103,8 @@ class ResponsibilityRecord(models.Model):
     """WHO decided WHAT and WHY, at which level of human involvement (DESIGN §9, Art. 14).
 
     One row beside every ledger entry that settles or changes a decision's outcome: the automated
-    decision itself, each four-eyes approval, a resolution, an SLA expiry, an override and a stop.
+    decision itself, each four-eyes approval, a resolution, an SLA expiry, an override, a stop and
+    a human intervention recorded for Art. 14 (``apps.monitoring``).
     Written only by :func:`apps.decisions.records.responsibility_record` in the transaction (on
     PostgreSQL for a decision: the statement) of its ledger entry, whose ``seq`` it keeps.
     Immutable once written. People appear as ``user:<id>`` here as on the ledger; the free-text
@@ -108,6 +118,7 @@ class ResponsibilityRecord(models.Model):
         EXPIRY = "expiry", "Escalation expired (SLA)"
         OVERRIDE = "override", "Override"
         STOP = "stop", "Agent stopped"
+        INTERVENTION = "intervention", "Human intervention (Art. 14)"
 
     class Level(models.TextChoices):
         AUTOMATED = "automated", "Automated"
@@ -157,6 +168,16 @@ class ResponsibilityRecord(models.Model):
 
     class Meta:
         ordering = ["ledger_seq", "id"]
+        indexes = [
+            # The human acts (everything but the automated record every /decide writes) by time,
+            # for the Art. 14 override rate (apps.monitoring). Partial, so /decide's own record
+            # never updates it; queries repeat the condition (``.exclude(kind="decision")``).
+            models.Index(
+                fields=["created_at"],
+                condition=~models.Q(kind="decision"),
+                name="decisions_human_records_time",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.level}: {self.actor_label} {self.human_decision or self.ai_recommendation}"

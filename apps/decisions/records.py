@@ -37,9 +37,13 @@ def responsibility_record_build(
     user: Any = None,
     escalation: Any = None,
     override: Any = None,
+    ai_recommendation: str | None = None,
 ) -> ResponsibilityRecord:
     """An unsaved record; ``responsibility_record`` saves it, the ``/decide`` pipeline writes it
-    in its ledger statement (``ledger.LinkedRow``). ``actor`` is the ledger envelope's actor."""
+    in its ledger statement (``ledger.LinkedRow``). ``actor`` is the ledger envelope's actor.
+
+    ``ai_recommendation`` is what the engine recommended unless given: a human intervention
+    recorded for Art. 14 names the recommendation of the AI system it oversaw."""
     if kind not in _KINDS or level not in _LEVELS:
         raise ValueError(f"unknown responsibility kind {kind!r} or level {level!r}")
     return ResponsibilityRecord(
@@ -57,7 +61,11 @@ def responsibility_record_build(
         # The automated record keeps the engine's own outcome; a human's, what the engine would
         # have done had nobody looked.
         ai_recommendation=(
-            decision.outcome if kind == Kind.DECISION else engine_recommendation(decision)
+            ai_recommendation
+            if ai_recommendation is not None
+            else decision.outcome
+            if kind == Kind.DECISION
+            else engine_recommendation(decision)
         ),
         human_decision=human_decision,
     )

@@ -238,6 +238,11 @@ def decision_ledger_seqs(*, decision: Decision) -> list[int]:
         seqs |= set(escalation.approvals.values_list("ledger_seq", flat=True))
     seqs |= set(Override.objects.filter(decision=decision).values_list("ledger_seq", flat=True))
     seqs |= set(AgentStop.objects.filter(decision=decision).values_list("ledger_seq", flat=True))
+    # Every entry with a responsibility record (e.g. an Art. 14 intervention recorded by a later
+    # app) is about this decision; the ones above are among them already.
+    seqs |= set(
+        ResponsibilityRecord.objects.filter(decision=decision).values_list("ledger_seq", flat=True)
+    )
     revoked = RevokedToken.objects.filter(
         jti__in=decision_token_jtis(decision=decision), ledger_seq__isnull=False
     ).values_list("ledger_seq", flat=True)

@@ -37,4 +37,10 @@ class EntryType(models.TextChoices):
         "Technical documentation narrative saved (new version)",
     )
     TECHDOC_GENERATED = "techdoc.generated", "Annex IV technical documentation generated"
+    INTERVENTION_RECORDED = "intervention.recorded", "Human intervention recorded (Art. 14)"
+    PMM_PLAN_CREATED = "pmm_plan.created", "Post-market monitoring plan created (Art. 72)"
+    PMM_PLAN_UPDATED = "pmm_plan.updated", "Post-market monitoring plan changed"
+    PMM_PLAN_DELETED = "pmm_plan.deleted", "Post-market monitoring plan deleted"
+    DRIFT_ALERT_FIRED = "drift_alert.fired", "Monitoring drift alert fired (Art. 72)"
+    DRIFT_ALERT_CLEARED = "drift_alert.cleared", "Monitoring drift alert cleared"
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

@@ -424,6 +424,123 @@ class TechdocGenerated(Envelope):
     checkpoint_size: Annotated[int, Field(ge=0)] | None
 
 
+# --- EU AI Act monitoring (apps.monitoring: Art. 14 interventions, Art. 72 plans and alerts) -------
+
+Roles = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}(,[a-z_]{1,40}){0,9}$")]
+PmmMetricCode = Literal[
+    "decisions",
+    "deny_rate",
+    "escalation_rate",
+    "override_rate",
+    "high_risk_share",
+    "mean_risk_score",
+    "sla_breaches",
+    "incidents",
+]
+Day = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d\d-\d\d$")]
+
+
+class InterventionRecorded(Envelope):
+    """A person recorded a human intervention on a decision (Art. 14) that the oversight
+    workflow did not capture itself: its type, the AI system's recommendation and the human
+    decision, the role they acted in and how long they took. The reason stays off the ledger
+    (its salted commitment is here); the decision's outcome is not changed by it."""
+
+    SUBJECT = "decision"
+    intervention_id: Uuid
+    decision_id: Uuid
+    ai_system: Annotated[str, StringConstraints(max_length=200)]
+    intervention_type: Literal[
+        "approval",
+        "override",
+        "escalation",
+        "emergency_stop",
+        "policy_exception",
+        "manual_review",
+    ]
+    ai_recommendation: Literal["allowed", "denied"]
+    human_decision: Literal["allowed", "denied", "escalated", "stopped"]
+    role: Roles
+    reason_commitment: Hex64
+    response_time_ms: Annotated[int, Field(ge=0)] | None
+
+
+class PmmMetric(_Strict):
+    """One monitored metric of a plan: alert when it moves by more than ``threshold`` against
+    the previous window, in ``direction``."""
+
+    metric: PmmMetricCode
+    threshold: Annotated[float, Field(ge=0)]
+    direction: Literal["up", "down", "either"]
+
+
+class PmmPlanCreated(Envelope):
+    """A post-market monitoring plan for one AI system (Art. 72, Annex IV item 9): its owner,
+    window, the metrics it watches and their thresholds in clear; its description only as a
+    commitment."""
+
+    SUBJECT = "pmm_plan"
+    plan_id: Uuid
+    ai_system_id: SystemRef
+    owner: UserId
+    window_days: Annotated[int, Field(ge=1, le=365)]
+    min_decisions: Annotated[int, Field(ge=0)]
+    metrics: Annotated[list[PmmMetric], Field(min_length=1)]
+    description_commitment: Hex64 | None
+
+
+class PmmPlanUpdated(PmmPlanCreated):
+    """A plan changed: the fields that changed, and the whole plan as it is after the change."""
+
+    changed: Annotated[
+        list[Literal["owner", "window_days", "min_decisions", "metrics", "description"]],
+        Field(min_length=1),
+    ]
+
+
+class PmmPlanDeleted(Envelope):
+    """A plan was withdrawn; its row and its alerts stay, the system may get a new plan."""
+
+    SUBJECT = "pmm_plan"
+    plan_id: Uuid
+    ai_system_id: SystemRef
+    alerts_cleared: Annotated[int, Field(ge=0)]
+
+
+class DriftAlertFired(Envelope):
+    """A monitored metric moved past its threshold against the previous window (Art. 72):
+    both windows (UTC days, end exclusive), both values and the change. Fired once per breach;
+    the next alert for the same metric needs a ``drift_alert.cleared`` first."""
+
+    SUBJECT = "drift_alert"
+    alert_id: Uuid
+    plan_id: Uuid
+    ai_system_id: SystemRef
+    metric: PmmMetricCode
+    window_start: Day
+    window_end: Day
+    value: float
+    previous_value: float
+    change: float
+    threshold: Annotated[float, Field(ge=0)]
+    direction: Literal["up", "down", "either"]
+
+
+class DriftAlertCleared(Envelope):
+    """The breach is over: the metric is back within its threshold (values of the window that
+    showed it), or it is no longer monitored (values null, the reason says why)."""
+
+    SUBJECT = "drift_alert"
+    alert_id: Uuid
+    plan_id: Uuid
+    ai_system_id: SystemRef
+    metric: PmmMetricCode
+    window_start: Day | None
+    window_end: Day | None
+    value: float | None
+    previous_value: float | None
+
+
 class TestEvent(_Strict):
     """Free-form payloads for the ledger's own tests and benchmarks; refused unless
     ``LEXECON_LEDGER_TEST_EVENTS`` is on (test settings only)."""
@@ -470,6 +587,12 @@ REGISTRY: dict[str, type[_Strict]] = {
     EntryType.AI_SYSTEM_UPDATED: AISystemUpdated,
     EntryType.TECHDOC_NARRATIVE_SAVED: TechdocNarrativeSaved,
     EntryType.TECHDOC_GENERATED: TechdocGenerated,
+    EntryType.INTERVENTION_RECORDED: InterventionRecorded,
+    EntryType.PMM_PLAN_CREATED: PmmPlanCreated,
+    EntryType.PMM_PLAN_UPDATED: PmmPlanUpdated,
+    EntryType.PMM_PLAN_DELETED: PmmPlanDeleted,
+    EntryType.DRIFT_ALERT_FIRED: DriftAlertFired,
+    EntryType.DRIFT_ALERT_CLEARED: DriftAlertCleared,
     EntryType.TEST_EVENT: TestEvent,
 }
 

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "apps.techdoc",
     "apps.escalations",
     "apps.decisions",
+    "apps.monitoring",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +166,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(integer("LEXECON_VERIFY_INTERVAL_SECONDS", 3600)),
     },
     "compliance-tally": {"task": "compliance.tally", "schedule": 60.0},
+    "monitoring-pmm-check": {
+        "task": "monitoring.pmm_check",
+        "schedule": float(integer("LEXECON_PMM_CHECK_INTERVAL_SECONDS", 3600)),
+    },
     "evidence-expire": {
         "task": "evidence.expire",
         "schedule": float(integer("LEXECON_EVIDENCE_EXPIRY_INTERVAL_SECONDS", 3600)),
@@ -251,6 +256,9 @@ LEXECON_ATTESTATION_MAX_DAYS = integer("LEXECON_ATTESTATION_MAX_DAYS", 365)
 # ten years; never less than the artifact type's own retention).
 LEXECON_TECHDOC_WINDOW_DAYS = integer("LEXECON_TECHDOC_WINDOW_DAYS", 90)
 LEXECON_TECHDOC_RETENTION_DAYS = integer("LEXECON_TECHDOC_RETENTION_DAYS", 3650)
+# EU AI Act Art. 14 (apps.monitoring): escalations approved faster than this (median) suggest
+# rubber-stamping rather than review.
+LEXECON_RUBBER_STAMP_SECONDS = integer("LEXECON_RUBBER_STAMP_SECONDS", 60)
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

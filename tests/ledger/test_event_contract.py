@@ -7,7 +7,8 @@ unconfirmed answer, and evidence registered, linked and expired). While it runs,
 ``ledger_append`` call is traced back to the line that made it; the test then requires that every
 call site in ``apps/`` was exercised, that every version-2 payload validates against its type, and
 that each decision, resolution, override and stop has its responsibility record beside the entry.
-unconfirmed answer, evidence, and an AI system's registration and change). While it runs, every ``ledger_append`` call is traced back to the line that
+unconfirmed answer, evidence, an AI system's registration and change, and the EU AI Act monitoring
+entries). While it runs, every ``ledger_append`` call is traced back to the line that
 made it; the test then requires that every call site in ``apps/`` was exercised, that every
 version-2 payload validates against its type, and that each decision, resolution, override and stop
 has its responsibility record beside the entry.
@@ -215,6 +216,37 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
         user=officer, system_id="support-bot", field="design_choices", text="Rules first."
     )
     techdoc.documentation_generate(principal=officer, system_id="support-bot", fmt="json")
+    # EU AI Act monitoring (apps.monitoring): an Art. 14 intervention; an Art. 72 plan created and
+    # changed, its drift alert fired by the periodic check and cleared by the next, the plan deleted.
+    from datetime import UTC, datetime, time
+
+    from apps.monitoring import services as monitoring
+
+    monitoring.intervention_record(
+        user=officer,
+        decision_id=allowed["decision_id"],
+        intervention_type="manual_review",
+        human_decision="denied",
+        reason="the ticket belongs to another customer",
+        response_time_ms=4000,
+    )
+    plan = monitoring.pmm_plan_create(
+        principal=officer,
+        ai_system_id="support-bot",
+        owner=officer,
+        metrics=[{"metric": "decisions", "threshold": 0, "direction": "up"}],
+        description="Daily look at the volume.",
+    )
+    monitoring.pmm_plan_update(principal=officer, plan_id=plan.pk, changes={"window_days": 1})
+    decide(
+        agent,
+        {"actor": "ai_agent:customer_service", "action": "read_ticket", "ai_system": "support-bot"},
+    )
+    tomorrow = timezone.now().astimezone(UTC).date() + timedelta(days=1)
+    assert monitoring.pmm_check(now=datetime.combine(tomorrow, time(1), tzinfo=UTC)).fired == 1
+    later = datetime.combine(tomorrow + timedelta(days=1), time(1), tzinfo=UTC)
+    assert monitoring.pmm_check(now=later).cleared == 1
+    monitoring.pmm_plan_delete(principal=officer, plan_id=plan.pk)
 
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
     exercised = {(path, _call_line(path, line)) for path, line in traced_sites}
@@ -239,6 +271,7 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
         EntryType.ESCALATION_EXPIRED: "expiry",
         EntryType.OVERRIDE_EXECUTED: "override",
         EntryType.AGENT_STOPPED: "stop",
+        EntryType.INTERVENTION_RECORDED: "intervention",
     }
     for entry in LedgerEntry.objects.filter(entry_type__in=settling):
         record = ResponsibilityRecord.objects.get(ledger_seq=entry.seq)

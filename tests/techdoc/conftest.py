@@ -84,7 +84,21 @@ def write_narratives(user, fields=REQUIRED, system_id: str = SYSTEM_ID) -> None:
 
 
 def seal_ledger() -> None:
-    """A signed checkpoint and a recorded full verification, as the periodic tasks make them."""
+    """What a complete document needs besides the narratives: a signed checkpoint and a recorded
+    full verification (as the periodic tasks make them), and the system's post-market monitoring
+    plan (Annex IV item 9, apps.monitoring)."""
+    from apps.aisystems.models import AISystem
+    from apps.monitoring import services as monitoring
+    from apps.monitoring.models import PMMPlan
+
+    system = AISystem.objects.filter(pk=SYSTEM_ID).first()
+    if system is not None and not PMMPlan.objects.filter(ai_system=system).exists():
+        monitoring.pmm_plan_create(
+            principal=system.owner,
+            ai_system_id=SYSTEM_ID,
+            owner=system.owner,
+            metrics=[{"metric": "deny_rate", "threshold": 0.1, "direction": "up"}],
+        )
     ledger.signing_keys_ensure()
     ledger.ledger_checkpoint_create()
     ledger.ledger_verify_recorded(trigger="test")
