@@ -32,4 +32,16 @@ class EntryType(models.TextChoices):
     EVIDENCE_EXPIRED = "evidence.expired", "Evidence artifact expired (retention ended)"
     AI_SYSTEM_REGISTERED = "ai_system.registered", "AI system registered"
     AI_SYSTEM_UPDATED = "ai_system.updated", "AI system changed"
+    INCIDENT_OPENED = "incident.opened", "Serious incident opened (EU AI Act Art. 73)"
+    INCIDENT_TRANSITIONED = "incident.transitioned", "Serious incident moved to another state"
+    INCIDENT_GDPR_NOTIFIED = (
+        "incident.gdpr_notified",
+        "Supervisory authority notified of an incident's personal-data breach (GDPR Art. 33)",
+    )
+    INCIDENT_REPORT_GENERATED = "incident.report_generated", "Serious-incident report generated"
+    INCIDENT_DEADLINE_WARNING = "incident.deadline_warning", "Serious-incident deadline warning"
+    INCIDENT_SUGGESTION_DISMISSED = (
+        "incident.suggestion_dismissed",
+        "Suggested serious incident dismissed",
+    )
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"
