@@ -429,7 +429,8 @@ def calendar_answer(*, ai_system: str | None, as_of: date, regime: str | None) -
 
 def system_section_context(ai_system: AISystem) -> dict[str, Any]:
     """Context of ``incidents/_system_section.html`` on an AI system's staff page: its
-    incidents with their clocks now, counts, and the suggestions waiting for it."""
+    incidents with their clocks now, counts, the suggestions waiting for it, and the AI Act
+    obligations that concern it with whether each applies today (the calendar)."""
     now = timezone.now()
     incidents = list(incident_list(ai_system=ai_system.pk))
     rows: list[dict[str, Any]] = []
@@ -448,8 +449,13 @@ def system_section_context(ai_system: AISystem) -> dict[str, Any]:
             }
         )
     waiting = suggestions.suggestions_list(now=now, ai_system=ai_system.pk)
+    regime = ai_act_calendar.default_regime()
     return {
         "incidents_system": ai_system.pk,
+        "ai_act_regime": regime,
+        "ai_act_obligations": ai_act_calendar.obligations_for(
+            ai_system, as_of=now.date(), regime=regime
+        ),
         "incidents": rows,
         "incidents_open": sum(1 for i in incidents if i.status != Status.CLOSED),
         "incidents_overdue": sum(

@@ -125,3 +125,16 @@ def test_the_staff_page_section_shows_clocks_and_suggestions(officer, system, ag
     assert "13 d 23 h left" in html or "13 d 22 h left" in html
     assert f"agent_stop:{stop.pk}" in html
     assert DESCRIPTION not in html  # the page lists, the incident's text stays in its record
+
+
+def test_the_staff_page_section_shows_todays_obligations(officer, system, settings):
+    context = selectors.system_section_context(system)
+    keys = {o["key"]: o for o in context["ai_act_obligations"]}
+    assert keys["high_risk_annex_iii_provider"]["applies_from"] == "2026-08-02"
+    html = render_to_string("incidents/_system_section.html", context)
+    assert "EU AI Act obligations (calendar, original dates)" in html
+    assert "Art. 8-17" in html
+    settings.LEXECON_AI_ACT_REGIME = "omnibus_2026"
+    context = selectors.system_section_context(system)
+    keys = {o["key"]: o for o in context["ai_act_obligations"]}
+    assert keys["high_risk_annex_iii_provider"]["applies_from"] == "2027-12-02"

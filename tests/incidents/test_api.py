@@ -242,36 +242,35 @@ def test_agents_read_with_compliance_read_only(agent_client, opened):
     assert_error(agent_client("decide").get(URL), 403, "permission_denied")
 
 
+def write_requests(opened: dict, body: dict) -> list[tuple[str, str, dict]]:
+    """Every write endpoint, with a body it would accept from an officer."""
+    suggestion = f"{URL}/suggestions/agent_stop:01890a5d-ac96-774b-bcce-b302099a8057"
+    return [
+        ("post", URL, body),
+        ("patch", f"{URL}/{opened['id']}", {"status": "closed", "note": "x" * 30}),
+        ("post", f"{URL}/{opened['id']}/reports", {"kind": "initial"}),
+        ("post", f"{suggestion}/dismiss", {"reason": "not relevant here"}),
+        ("post", f"{suggestion}/accept", {"category": "general", "personal_data_involved": False}),
+    ]
+
+
 def test_anonymous_and_password_only_sessions_are_refused(make_user, opened, body):
-    before = counts()
-    anonymous = APIClient()
-    assert anonymous.post(URL, body, format="json").status_code in (401, 403)
-    assert anonymous.get(URL).status_code in (401, 403)
     no_otp = APIClient()
     no_otp.force_login(make_user("pat", "compliance_officer"))
-    assert_error(no_otp.post(URL, body, format="json"), 403, "permission_denied")
+    before = counts()
+    for method, url, data in write_requests(opened, body):
+        anonymous = getattr(APIClient(), method)(url, data, format="json")
+        assert anonymous.status_code in (401, 403), url
+        assert_error(getattr(no_otp, method)(url, data, format="json"), 403, "permission_denied")
     assert counts() == before
+    assert APIClient().get(URL).status_code in (401, 403)
 
 
 def test_session_writes_need_the_csrf_token(make_user, opened, body):
     user = make_user("cora", "compliance_officer")
     client = verify_session(Client(enforce_csrf_checks=True), user)
     before = counts()
-    writes = [
-        ("post", URL, body),
-        ("patch", f"{URL}/{opened['id']}", {"status": "closed", "note": "x" * 30}),
-        ("post", f"{URL}/{opened['id']}/reports", {"kind": "initial"}),
-        (
-            "post",
-            f"{URL}/suggestions/agent_stop:01890a5d-ac96-774b-bcce-b302099a8057/dismiss",
-            {"reason": "not relevant here"},
-        ),
-        (
-            "post",
-            f"{URL}/suggestions/agent_stop:01890a5d-ac96-774b-bcce-b302099a8057/accept",
-            {"category": "general", "personal_data_involved": False},
-        ),
-    ]
+    writes = write_requests(opened, body)
     for method, url, data in writes:
         response = getattr(client, method)(url, data, content_type="application/json")
         error = assert_error(response, 403, "permission_denied")
