@@ -21,6 +21,7 @@ from apps.aisystems.models import AISystem
 from apps.core.exceptions import NotFound
 from apps.decisions import selectors as decision_selectors
 from apps.decisions.models import Decision
+from apps.evidence.models import EvidenceArtifact
 from apps.incidents import ai_act_calendar, clocks, suggestions
 from apps.incidents.constants import (
     REPORT_DAYS,
@@ -239,6 +240,21 @@ def latest_report(incident: Incident, kind: str) -> IncidentReport | None:
         .order_by("-version")
         .first()
     )
+
+
+def report_artifact(*, principal: Any, report: IncidentReport, fmt: str) -> EvidenceArtifact:
+    """The stored rendering ``fmt`` (``pdf``/``html``) of ``report``, if ``principal`` may see it
+    under the evidence visibility rule (ADR 0017/0018): a report shows its linked decisions in
+    detail, so whoever may not see those decisions' evidence gets ``NotFound``, as from the
+    evidence API."""
+    artifact_id = report.pdf_artifact_id if fmt == "pdf" else report.html_artifact_id
+    artifact = EvidenceArtifact.objects.visible_to(principal).filter(pk=artifact_id).first()
+    if artifact is None:
+        raise NotFound(
+            "No such report version.",
+            details={"id": str(report.incident_id), "version": report.version},
+        )
+    return artifact
 
 
 def report_get(*, incident_id: Any, version: int) -> IncidentReport:

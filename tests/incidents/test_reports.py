@@ -136,7 +136,7 @@ def test_the_stored_report_is_downloaded(officer, staff_api, agent_client, linke
         f"{URL}/{linked['id']}/reports", {"kind": "initial"}, format="json"
     ).json()
     base = f"{URL}/{linked['id']}/reports/1"
-    for client in (officer, staff_api("auditor"), agent_client("compliance:read")):
+    for client in (officer, staff_api("auditor")):
         response = client.get(base)
         assert response.status_code == 200
         body = b"".join(response.streaming_content)
@@ -148,6 +148,10 @@ def test_the_stored_report_is_downloaded(officer, staff_api, agent_client, linke
     assert_error(officer.get(f"{URL}/{linked['id']}/reports/2"), 404, "not_found")
     assert_error(officer.get(base, {"format": "docx"}), 400, "validation_error")
     assert_error(agent_client("decide").get(base), 403, "permission_denied")
+    # The report details its decisions: who may not see their evidence gets 404, as from the
+    # evidence API (a reviewer sees only assigned decisions, an agent key only its own).
+    assert_error(staff_api("reviewer").get(base), 404, "not_found")
+    assert_error(agent_client("compliance:read").get(base), 404, "not_found")
 
 
 def test_versions_and_kinds_follow_the_state(officer, linked):

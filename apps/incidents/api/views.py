@@ -160,7 +160,8 @@ class IncidentReportsApi(_ReadOrWrite):
 
 
 class IncidentReportContentApi(APIView):
-    """A stored report version's bytes (PDF by default, or the HTML it was rendered from)."""
+    """A stored report version's bytes (PDF by default, or the HTML it was rendered from), to
+    whoever may see that evidence artifact (the evidence visibility rule)."""
 
     permission_classes = [CanRead]
     # ``format`` names the stored rendering here, not a DRF renderer: answers are the stored
@@ -181,7 +182,9 @@ class IncidentReportContentApi(APIView):
     def get(self, request, incident_id, version):
         params = _query(ReportQuery, request)
         report = selectors.report_get(incident_id=incident_id, version=version)
-        artifact = report.pdf_artifact if params["format"] == "pdf" else report.html_artifact
+        artifact = selectors.report_artifact(
+            principal=request.user, report=report, fmt=params["format"]
+        )
         response = FileResponse(
             evidence.open_content(artifact),
             content_type=artifact.media_type,
