@@ -338,6 +338,8 @@ LOGGING = {
     "loggers": {
         "django.server": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # WeasyPrint logs each rendering step at INFO; its warnings and errors still show.
+        "weasyprint.progress": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 
