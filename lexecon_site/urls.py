@@ -24,6 +24,9 @@ urlpatterns = [
     path("", include("apps.evidence.api.urls")),
     # The EU AI Act modules (compliance/eu-ai-act/...), before compliance/<framework>/...
     path("", include("apps.techdoc.urls")),
+    # Serious incidents and the EU AI Act calendar (compliance/eu-ai-act/...): before
+    # apps.compliance, whose compliance/<framework>/... would take "eu-ai-act" for a framework.
+    path("", include("apps.incidents.api.urls")),
     # The AI system registry, before any other compliance/ route: compliance/<framework>/...
     # would otherwise take "ai-systems" for a framework id.
     path("", include("apps.aisystems.api.urls")),

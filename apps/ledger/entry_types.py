@@ -43,4 +43,16 @@ class EntryType(models.TextChoices):
     PMM_PLAN_DELETED = "pmm_plan.deleted", "Post-market monitoring plan deleted"
     DRIFT_ALERT_FIRED = "drift_alert.fired", "Monitoring drift alert fired (Art. 72)"
     DRIFT_ALERT_CLEARED = "drift_alert.cleared", "Monitoring drift alert cleared"
+    INCIDENT_OPENED = "incident.opened", "Serious incident opened (EU AI Act Art. 73)"
+    INCIDENT_TRANSITIONED = "incident.transitioned", "Serious incident moved to another state"
+    INCIDENT_GDPR_NOTIFIED = (
+        "incident.gdpr_notified",
+        "Supervisory authority notified of an incident's personal-data breach (GDPR Art. 33)",
+    )
+    INCIDENT_REPORT_GENERATED = "incident.report_generated", "Serious-incident report generated"
+    INCIDENT_DEADLINE_WARNING = "incident.deadline_warning", "Serious-incident deadline warning"
+    INCIDENT_SUGGESTION_DISMISSED = (
+        "incident.suggestion_dismissed",
+        "Suggested serious incident dismissed",
+    )
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

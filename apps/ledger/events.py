@@ -541,6 +541,88 @@ class DriftAlertCleared(Envelope):
     previous_value: float | None
 
 
+IncidentCategory = Literal["general", "death", "widespread_or_critical_infrastructure"]
+IncidentStatus = Literal["open", "initial_report_sent", "complete_report_sent", "closed"]
+AISystemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,99}$")]
+SuggestionKey = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}:[A-Za-z0-9._:-]{1,160}$")]
+
+
+class _AboutIncident(Envelope):
+    SUBJECT = "incident"
+    incident_id: Uuid
+
+
+class IncidentOpened(_AboutIncident):
+    """A serious incident was opened (apps.incidents): its system, category, when the
+    organisation became aware, the deadlines that start from it, the records it links, and the
+    description only as a commitment."""
+
+    ai_system_id: AISystemId
+    category: IncidentCategory
+    aware_at: Timestamp
+    report_due_at: Timestamp
+    personal_data_involved: bool
+    gdpr_due_at: Timestamp | None
+    member_state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None
+    description_commitment: Hex64
+    decision_ids: list[Uuid]
+    evidence_ids: list[Uuid]
+    suggestion: SuggestionKey | None
+
+
+class IncidentTransitioned(_AboutIncident):
+    """An incident moved to another state; moving to a ``*_report_sent`` state names the report
+    version it sent (and its PDF's hash); the first report says whether the Art. 73 deadline was
+    met."""
+
+    before: IncidentStatus
+    after: IncidentStatus
+    report_id: Uuid | None
+    report_sha256: Hex64 | None
+    deadline_met: bool | None
+    note_commitment: Hex64 | None
+
+
+class IncidentGdprNotified(_AboutIncident):
+    """The officer recorded that the supervisory authority was notified (GDPR Art. 33)."""
+
+    gdpr_due_at: Timestamp
+    deadline_met: bool
+
+
+class IncidentReportGenerated(_AboutIncident):
+    """A report version was rendered and stored as two ``external_report`` artifacts."""
+
+    report_id: Uuid
+    kind: Literal["initial", "complete"]
+    version: Annotated[int, Field(ge=1)]
+    html_artifact_id: Uuid
+    html_sha256: Hex64
+    pdf_artifact_id: Uuid
+    pdf_sha256: Hex64
+
+
+class IncidentDeadlineWarning(_AboutIncident):
+    """A clock's deadline is ``lead_hours`` away (0: it has passed); written once per incident,
+    clock and lead, then e-mailed to ``recipients`` people."""
+
+    clock: Literal["art73", "gdpr_art33"]
+    due_at: Timestamp
+    lead_hours: Annotated[int, Field(ge=0)]
+    recipients: Annotated[int, Field(ge=0)]
+
+
+class IncidentSuggestionDismissed(Envelope):
+    """A suggested incident was dismissed by a person; the reason only as a commitment."""
+
+    SUBJECT = "incident_suggestion"
+    suggestion: SuggestionKey
+    source: Literal["agent_stop", "emergency_bypass", "deny_spike"]
+    ai_system: Annotated[str, StringConstraints(max_length=200)] | None
+    decision_ids: list[Uuid]
+    reason_commitment: Hex64
+
+
 class TestEvent(_Strict):
     """Free-form payloads for the ledger's own tests and benchmarks; refused unless
     ``LEXECON_LEDGER_TEST_EVENTS`` is on (test settings only)."""
@@ -593,6 +675,12 @@ REGISTRY: dict[str, type[_Strict]] = {
     EntryType.PMM_PLAN_DELETED: PmmPlanDeleted,
     EntryType.DRIFT_ALERT_FIRED: DriftAlertFired,
     EntryType.DRIFT_ALERT_CLEARED: DriftAlertCleared,
+    EntryType.INCIDENT_OPENED: IncidentOpened,
+    EntryType.INCIDENT_TRANSITIONED: IncidentTransitioned,
+    EntryType.INCIDENT_GDPR_NOTIFIED: IncidentGdprNotified,
+    EntryType.INCIDENT_REPORT_GENERATED: IncidentReportGenerated,
+    EntryType.INCIDENT_DEADLINE_WARNING: IncidentDeadlineWarning,
+    EntryType.INCIDENT_SUGGESTION_DISMISSED: IncidentSuggestionDismissed,
     EntryType.TEST_EVENT: TestEvent,
 }
 

@@ -13,3 +13,13 @@ class MonitoringConfig(AppConfig):
         from apps.monitoring import annex_iv, tasks  # noqa: F401
 
         annex_iv.register()
+
+        from apps.monitoring import selectors
+        from apps.techdoc.sections import register_system_section
+
+        register_system_section(
+            key="art-9-14-72",
+            title="Art. 9, 14 and 72: risk, oversight, post-market monitoring",
+            template="monitoring/_system_section.html",
+            context=selectors.system_section_context,
+        )

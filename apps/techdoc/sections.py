@@ -7,10 +7,12 @@ in registration order, after its own Art. 11 section:
         key="art-12",
         title="Art. 12 and 19: record-keeping",
         template="retention/_system_section.html",
-        context=selectors.system_section_context,   # (ai_system) -> dict
+        context=selectors.system_section_context,   # (ai_system, *, principal) -> dict
     )
 
-The fragment sees ``ai_system`` and ``section`` (the dict its context function returned).
+The fragment is rendered with the dict its context function returned (its keys at the top level,
+and the whole dict as ``section``) plus ``ai_system``; ``principal`` is the signed-in person, so a
+section shows only what they may see.
 Registration is idempotent by ``key``.
 """
 
@@ -22,7 +24,7 @@ from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from apps.aisystems.models import AISystem
+    pass
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class SystemSection:
     key: str  # also the section's anchor on the page (#key)
     title: str
     template: str
-    context: Callable[[AISystem], dict[str, Any]]
+    context: Callable[..., dict[str, Any]]
 
 
 _sections: dict[str, SystemSection] = {}
@@ -38,7 +40,7 @@ _lock = Lock()
 
 
 def register_system_section(
-    *, key: str, title: str, template: str, context: Callable[[AISystem], dict[str, Any]]
+    *, key: str, title: str, template: str, context: Callable[..., dict[str, Any]]
 ) -> None:
     """Add (or replace, by ``key``) a section of the per-system staff page."""
     if not key or not template or not callable(context):

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -95,15 +96,22 @@ def _render_system(
             if editing in NarrativeField.values
             else None
         )
-    sections = [
-        {
-            "key": section.key,
-            "title": section.title,
-            "template": section.template,
-            "context": section.context(system),
-        }
-        for section in system_sections()
-    ]
+    # Each other app's fragment is rendered with its own context (its names at the top level, as
+    # the fragment expects them, plus ``ai_system`` and ``section``) and the signed-in person.
+    sections = []
+    for section in system_sections():
+        context = section.context(system, principal=request.user)
+        sections.append(
+            {
+                "key": section.key,
+                "title": section.title,
+                "html": render_to_string(
+                    section.template,
+                    {**context, "ai_system": system, "section": context},
+                    request=request,
+                ),
+            }
+        )
     prefix = "techdoc.narrative."
     missing = [
         {**m, "edit": m["part"][len(prefix) :] if (m["part"] or "").startswith(prefix) else None}

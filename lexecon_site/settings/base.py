@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "apps.escalations",
     "apps.decisions",
     "apps.monitoring",
+    "apps.incidents",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,10 @@ CELERY_BEAT_SCHEDULE = {
     "evidence-expire": {
         "task": "evidence.expire",
         "schedule": float(integer("LEXECON_EVIDENCE_EXPIRY_INTERVAL_SECONDS", 3600)),
+    },
+    "incidents-clocks": {
+        "task": "incidents.check_clocks",
+        "schedule": float(integer("LEXECON_INCIDENT_CLOCK_INTERVAL_SECONDS", 300)),
     },
 }
 
@@ -259,6 +264,30 @@ LEXECON_TECHDOC_RETENTION_DAYS = integer("LEXECON_TECHDOC_RETENTION_DAYS", 3650)
 # EU AI Act Art. 14 (apps.monitoring): escalations approved faster than this (median) suggest
 # rubber-stamping rather than review.
 LEXECON_RUBBER_STAMP_SECONDS = integer("LEXECON_RUBBER_STAMP_SECONDS", 60)
+
+# Serious incidents (apps/incidents, ADR 0023; docs/eu-ai-act/incidents.md): hours before a
+# deadline at which a warning is e-mailed (once each; the deadline itself always warns), the time
+# zone and public holidays of the Regulation 1182/71 reading of a period's end, how far back
+# runtime signals are proposed as incidents, and what counts as a deny-rate spike.
+LEXECON_INCIDENT_WARNING_HOURS = tuple(
+    int(h) for h in text("LEXECON_INCIDENT_WARNING_HOURS", "72,24,4").split(",") if h.strip()
+)
+LEXECON_INCIDENT_TIMEZONE = text("LEXECON_INCIDENT_TIMEZONE", "Europe/Brussels")
+LEXECON_INCIDENT_PUBLIC_HOLIDAYS = tuple(
+    d.strip() for d in text("LEXECON_INCIDENT_PUBLIC_HOLIDAYS", "").split(",") if d.strip()
+)
+LEXECON_INCIDENT_SUGGESTION_DAYS = integer("LEXECON_INCIDENT_SUGGESTION_DAYS", 30)
+LEXECON_INCIDENT_DENY_SPIKE_POINTS = integer("LEXECON_INCIDENT_DENY_SPIKE_POINTS", 20)
+LEXECON_INCIDENT_DENY_SPIKE_MIN_DECISIONS = integer("LEXECON_INCIDENT_DENY_SPIKE_MIN_DECISIONS", 20)
+# The EU AI Act calendar (apps/incidents/data/ai_act_calendar.yaml): which regime's dates apply
+# (original | omnibus_2026), another calendar file, and single dates moved ("key=YYYY-MM-DD,...").
+LEXECON_AI_ACT_REGIME = text("LEXECON_AI_ACT_REGIME", "original")
+LEXECON_AI_ACT_CALENDAR_FILE = text("LEXECON_AI_ACT_CALENDAR_FILE", "")
+LEXECON_AI_ACT_CALENDAR_OVERRIDES = dict(
+    item.strip().split("=", 1)
+    for item in text("LEXECON_AI_ACT_CALENDAR_OVERRIDES", "").split(",")
+    if "=" in item
+)
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

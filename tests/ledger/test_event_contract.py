@@ -9,6 +9,8 @@ call site in ``apps/`` was exercised, that every version-2 payload validates aga
 that each decision, resolution, override and stop has its responsibility record beside the entry.
 unconfirmed answer, evidence, an AI system's registration and change, and the EU AI Act monitoring
 entries). While it runs, every ``ledger_append`` call is traced back to the line that
+unconfirmed answer, evidence, an AI system's registration and change, and a serious incident's
+life). While it runs, every ``ledger_append`` call is traced back to the line that
 made it; the test then requires that every call site in ``apps/`` was exercised, that every
 version-2 payload validates against its type, and that each decision, resolution, override and stop
 has its responsibility record beside the entry.
@@ -247,6 +249,34 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
     later = datetime.combine(tomorrow + timedelta(days=1), time(1), tzinfo=UTC)
     assert monitoring.pmm_check(now=later).cleared == 1
     monitoring.pmm_plan_delete(principal=officer, plan_id=plan.pk)
+    # Serious incidents (apps.incidents): opened late (its 2-day clock already overdue), the
+    # clock check warns, a report is generated and sent, the GDPR notification is recorded, and
+    # a suggested incident (the agent stop above) is dismissed.
+    from apps.escalations.models import AgentStop
+    from apps.incidents import services as incidents
+
+    incident = incidents.incident_open(
+        principal=officer,
+        ai_system_id="support-bot",
+        category="widespread_or_critical_infrastructure",
+        aware_at=timezone.now() - timedelta(days=3),
+        description="The support bot disclosed other customers' orders for an afternoon.",
+        personal_data_involved=True,
+        decision_ids=[denied["decision_id"]],
+    )
+    assert incidents.incident_check_clocks()["warned"] == 2
+    incidents.incident_report_generate(principal=officer, incident_id=incident.pk, kind="initial")
+    incidents.incident_update(
+        principal=officer,
+        incident_id=incident.pk,
+        status="initial_report_sent",
+        gdpr_notified=True,
+    )
+    incidents.suggestion_dismiss(
+        principal=officer,
+        key=f"agent_stop:{AgentStop.objects.get().pk}",
+        reason="A drill of the stop button, announced beforehand.",
+    )
 
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
     exercised = {(path, _call_line(path, line)) for path, line in traced_sites}

@@ -123,8 +123,8 @@ def test_a_second_live_plan_is_409_and_writes_nothing(plan, officer, plan_owner)
         ),
         ("no metric", {"metrics": []}, "metrics"),
         (
-            "incidents not tracked",
-            {"metrics": [{"metric": "incidents", "threshold": 0}]},
+            "negative incident threshold",
+            {"metrics": [{"metric": "incidents", "threshold": -1}]},
             "metrics",
         ),
         ("zero-day window", {"window_days": 0}, "window_days"),
@@ -330,7 +330,7 @@ def test_the_report_is_the_hand_computed_one(plan, history, officer):
     today = history
     body = report(api_client(officer), today)
     assert body["window_days"] == 7
-    assert body["incidents_tracked"] is False
+    assert body["incidents_tracked"] is True  # apps.incidents is installed
     assert body["metrics"] == [
         "deny_rate",
         "escalation_rate",

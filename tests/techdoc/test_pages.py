@@ -73,15 +73,15 @@ def fragment(settings, tmp_path):
     """A template fragment as another app would ship (templates/<app>/_system_section.html)."""
     (tmp_path / "tpl" / "retention").mkdir(parents=True)
     (tmp_path / "tpl" / "retention" / "_system_section.html").write_text(
-        '<p id="held">{{ ai_system.pk }} holds: {{ section.holds }}</p>'
+        '<p id="held">{{ ai_system.pk }} holds: {{ section.holds }} = {{ holds }}</p>'
     )
     settings.TEMPLATES = [
         {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path / "tpl"]}
     ]
     seen = []
 
-    def context(ai_system):
-        seen.append(ai_system.pk)
+    def context(ai_system, *, principal):
+        seen.append((ai_system.pk, principal.username))
         return {"holds": 3}
 
     register_system_section(
@@ -96,10 +96,10 @@ def fragment(settings, tmp_path):
 
 def test_other_apps_sections_are_included(system, staff_page, fragment):
     page = staff_page("auditor").get(page_url()).content.decode()
-    assert fragment == [SYSTEM_ID]
+    assert fragment == [(SYSTEM_ID, "page_auditor")]
     assert 'id="art-12"' in page
     assert "Art. 12 and 19: record-keeping" in page
-    assert f'<p id="held">{SYSTEM_ID} holds: 3</p>' in page
+    assert f'<p id="held">{SYSTEM_ID} holds: 3 = 3</p>' in page
     assert 'href="#art-12"' in page
 
 

@@ -1,0 +1,32 @@
+from django.apps import AppConfig
+from django.apps import apps as registry
+
+
+class IncidentsConfig(AppConfig):
+    name = "apps.incidents"
+    label = "incidents"
+    verbose_name = "Serious incidents (EU AI Act Art. 73)"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Register the Celery tasks in every process (the services enqueue the e-mail task by
+        # its registered name) and the calendar's system check.
+        from apps.incidents import checks, tasks  # noqa: F401
+
+        # Annex IV item 9 (the incidents part), when the technical documentation app is there
+        # (seam 1 of issue 17: apps.techdoc owns the registry of section providers).
+        if registry.is_installed("apps.techdoc"):
+            from apps.incidents import annex_iv
+            from apps.techdoc.annex_iv import SectionPart, register_provider
+
+            register_provider(9, annex_iv.make_provider(SectionPart), key="incidents")
+
+            from apps.incidents import selectors
+            from apps.techdoc.sections import register_system_section
+
+            register_system_section(
+                key="art-73",
+                title="Art. 73: serious incidents and the AI Act calendar",
+                template="incidents/_system_section.html",
+                context=lambda system, principal=None: selectors.system_section_context(system),
+            )
