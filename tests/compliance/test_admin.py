@@ -88,3 +88,9 @@ def test_auditors_and_reviewers_cannot_add_attestations(catalogs, make_user, as_
     client = as_user(make_user("x", role))
     assert client.get("/admin/compliance/control/").status_code == 200
     assert client.get("/admin/compliance/attestation/add/").status_code == 403
+
+
+@pytest.mark.parametrize(("role", "shown"), [("compliance_officer", True), ("auditor", True)])
+def test_the_home_page_links_to_the_controls(catalogs, make_user, as_user, role, shown):
+    page = as_user(make_user("h", role)).get("/").content.decode()
+    assert ("/admin/compliance/control/" in page) is shown
