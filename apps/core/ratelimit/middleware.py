@@ -1,0 +1,100 @@
+"""Rate limits for every view that is not an agent-key call to a DRF view, and the
+``X-RateLimit-*`` headers on every limited answer.
+
+It sits above ``AgentRouteMiddleware``, so it sees the answers of agent calls that router hands
+straight to their view (``POST /decide``); their budget is counted inside DRF
+(:mod:`.throttle`), once authentication has found the key, and left on the request for the headers
+here. Everything else is counted in :meth:`RateLimitMiddleware.process_view`, which Django calls
+after the URL is resolved (and after sessions and authentication) and before the view, whatever
+this middleware's place in the list:
+
+- a signed-in user: the ``staff`` budget, per user (pages and the API alike);
+- nobody signed in: the ``ip`` budget, per client address (``client_ip``);
+- and a password ``POST`` to a view that declares ``rate_limit_budget = "login"``: also the
+  ``login`` budget, per user name + client address, so typing errors of one person never hold up
+  colleagues behind the same address.
+
+Views are chosen by kind, never by a list of URLs: a view class (or function) with
+``rate_limit_exempt = True`` is never limited (``/health``); a DRF view called with an
+``Authorization`` header is the throttle's. Requests answered before any view (static files,
+unknown URLs) are not counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+
+from apps.core.exceptions import RateLimited, RateLimitUnavailable
+from apps.core.ratelimit.client_ip import client_bucket
+from apps.core.ratelimit.limiter import (
+    IP,
+    LOGIN,
+    STAFF,
+    Charge,
+    LimiterUnavailable,
+    budget_rate,
+    get_limiter,
+)
+from apps.core.views import refusal_response
+
+
+class RateLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        verdict = getattr(request, "rate_limit", None)
+        if verdict is not None:
+            response.headers["X-RateLimit-Limit"] = str(verdict.limit)
+            response.headers["X-RateLimit-Remaining"] = str(verdict.remaining)
+            response.headers["X-RateLimit-Reset"] = str(verdict.reset_seconds)
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not settings.LEXECON_RATE_LIMIT_ENABLED:
+            return None
+        view = getattr(view_func, "view_class", view_func)
+        if getattr(view, "rate_limit_exempt", False):
+            return None
+        if getattr(view_func, "cls", None) is not None and request.META.get("HTTP_AUTHORIZATION"):
+            return None  # an agent key on a DRF view: AgentKeyRateLimit counts it
+        try:
+            verdict = get_limiter().charge(_charges(request, view))
+        except LimiterUnavailable:
+            return refusal_response(request, RateLimitUnavailable())
+        request.rate_limit = verdict
+        if verdict is not None and not verdict.allowed:
+            return refusal_response(
+                request,
+                RateLimited(
+                    budget=verdict.budget, limit=verdict.limit, retry_after=verdict.reset_seconds
+                ),
+            )
+        return None
+
+
+def _charges(request, view) -> list[Charge]:
+    charges = []
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        rate = budget_rate(STAFF)
+        if rate is not None:
+            charges.append(Charge(STAFF, str(user.pk), rate, f"user:{user.pk}"))
+        bucket = None
+    else:
+        bucket = client_bucket(request)
+        rate = budget_rate(IP)
+        if rate is not None:
+            charges.append(Charge(IP, bucket, rate, f"address {bucket}"))
+    if getattr(view, "rate_limit_budget", None) == LOGIN and request.method == "POST":
+        rate = budget_rate(LOGIN)
+        if rate is not None:
+            bucket = bucket or client_bucket(request)
+            username = str(request.POST.get("username", "")).strip().casefold()
+            # The counter's name commits to the pair without writing the user name into Redis.
+            pair = hashlib.sha256(f"{bucket}\n{username}".encode()).hexdigest()[:32]
+            charges.append(Charge(LOGIN, pair, rate, f"sign-in from {bucket}"))
+    return charges
