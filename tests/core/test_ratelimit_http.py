@@ -272,3 +272,18 @@ def test_error_bodies_are_json(agent, settings):
     refused = _decide(agent)
     assert refused["Content-Type"] == "application/json"
     assert set(json.loads(refused.content)) == {"error"}
+
+
+def test_the_schema_documents_429_on_every_operation_but_health(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operations = [
+        (path, method, operation)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+    ]
+    assert len(operations) > 20
+    for path, method, operation in operations:
+        if path == "/health":
+            assert "429" not in operation["responses"]
+        else:
+            assert "Retry-After" in operation["responses"]["429"]["headers"], (path, method)
