@@ -180,6 +180,20 @@ def test_sign_in_posts_are_counted_per_user_name_and_address(make_user, settings
     assert _login("alice", PASSWORD, "192.0.2.21").status_code == 302
 
 
+def test_a_made_up_authorization_header_does_not_escape_the_address_budget(settings):
+    """Public views without authentication never look at the header; the call still counts
+    against the caller's address."""
+    settings.LEXECON_RATE_LIMIT_GLOBAL_PER_IP = "2/60"
+    caller = Client(REMOTE_ADDR="192.0.2.40")
+    answers = [
+        caller.get("/tokens/keys", HTTP_AUTHORIZATION=f"Bearer made-up-{index}")
+        for index in range(3)
+    ]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[2].json()["error"]["details"]["budget"] == "ip"
+    assert _limit_headers(answers[0])[:2] == ("2", "1")
+
+
 def test_the_limiter_can_be_switched_off(agent, settings):
     settings.LEXECON_RATE_LIMIT_ENABLED = False
     settings.LEXECON_RATE_LIMIT_DECIDE_PER_KEY = "1/60"

@@ -5,6 +5,7 @@
   one round trip) or in this process's memory;
 - :mod:`.limiter` applies budgets (``decide``, ``api``, ``staff``, ``ip``, ``login``) through a
   store, with the fail mode of each budget while the store is unreachable;
+- :mod:`.charges` says which budgets a request draws on and counts them;
 - :mod:`.client_ip` finds the client address (``REMOTE_ADDR``, or ``X-Forwarded-For`` when the
   peer is one of ``LEXECON_TRUSTED_PROXIES``);
 - :mod:`.middleware` limits every view that is not a DRF view called with an agent key and puts

@@ -22,21 +22,10 @@ unknown URLs) are not counted.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 
-from apps.core.exceptions import RateLimited, RateLimitUnavailable
-from apps.core.ratelimit.client_ip import client_bucket
-from apps.core.ratelimit.limiter import (
-    IP,
-    LOGIN,
-    STAFF,
-    Charge,
-    LimiterUnavailable,
-    budget_rate,
-    get_limiter,
-)
+from apps.core.exceptions import ApplicationError
+from apps.core.ratelimit.charges import caller_charges, enforce
 from apps.core.views import refusal_response
 
 
@@ -60,41 +49,9 @@ class RateLimitMiddleware:
         if getattr(view, "rate_limit_exempt", False):
             return None
         if getattr(view_func, "cls", None) is not None and request.META.get("HTTP_AUTHORIZATION"):
-            return None  # an agent key on a DRF view: AgentKeyRateLimit counts it
+            return None  # a DRF view with a key: AgentKeyRateLimit counts it, once it is known
         try:
-            verdict = get_limiter().charge(_charges(request, view))
-        except LimiterUnavailable:
-            return refusal_response(request, RateLimitUnavailable())
-        request.rate_limit = verdict
-        if verdict is not None and not verdict.allowed:
-            return refusal_response(
-                request,
-                RateLimited(
-                    budget=verdict.budget, limit=verdict.limit, retry_after=verdict.reset_seconds
-                ),
-            )
+            enforce(request, caller_charges(request, view))
+        except ApplicationError as refused:  # RateLimited, RateLimitUnavailable
+            return refusal_response(request, refused)
         return None
-
-
-def _charges(request, view) -> list[Charge]:
-    charges = []
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        rate = budget_rate(STAFF)
-        if rate is not None:
-            charges.append(Charge(STAFF, str(user.pk), rate, f"user:{user.pk}"))
-        bucket = None
-    else:
-        bucket = client_bucket(request)
-        rate = budget_rate(IP)
-        if rate is not None:
-            charges.append(Charge(IP, bucket, rate, f"address {bucket}"))
-    if getattr(view, "rate_limit_budget", None) == LOGIN and request.method == "POST":
-        rate = budget_rate(LOGIN)
-        if rate is not None:
-            bucket = bucket or client_bucket(request)
-            username = str(request.POST.get("username", "")).strip().casefold()
-            # The counter's name commits to the pair without writing the user name into Redis.
-            pair = hashlib.sha256(f"{bucket}\n{username}".encode()).hexdigest()[:32]
-            charges.append(Charge(LOGIN, pair, rate, f"sign-in from {bucket}"))
-    return charges
