@@ -330,6 +330,7 @@ def _request(remote: str, forwarded: str | None = None):
             "2001:db8::1",
         ),
         ("IPv4-mapped IPv6 is IPv4", (), "::ffff:192.0.2.9", None, "192.0.2.9"),
+        ("no address at all (a Unix socket)", ("10.0.0.0/8",), "", "198.51.100.7", None),
         (
             "every hop trusted: the leftmost",
             ("10.0.0.0/8",),

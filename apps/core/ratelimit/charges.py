@@ -40,19 +40,24 @@ def caller_charges(request, view) -> list[Charge]:
         if rate is not None:
             charges.append(Charge(STAFF, str(user.pk), rate, f"user:{user.pk}"))
     else:
-        bucket = client_bucket(request)
+        bucket = _bucket(request)
         rate = budget_rate(IP)
         if rate is not None:
             charges.append(Charge(IP, bucket, rate, f"address {bucket}"))
     if getattr(view, "rate_limit_budget", None) == LOGIN and request.method == "POST":
         rate = budget_rate(LOGIN)
         if rate is not None:
-            bucket = bucket or client_bucket(request)
+            bucket = bucket or _bucket(request)
             username = str(request.POST.get("username", "")).strip().casefold()
             # The counter's name commits to the pair without writing the user name into Redis.
             pair = hashlib.sha256(f"{bucket}\n{username}".encode()).hexdigest()[:32]
             charges.append(Charge(LOGIN, pair, rate, f"sign-in from {bucket}"))
     return charges
+
+
+def _bucket(request) -> str:
+    # Without an address (a Unix socket's peer) every such caller shares one budget.
+    return client_bucket(request) or "unknown"
 
 
 def enforce(request, charges: list[Charge]) -> None:

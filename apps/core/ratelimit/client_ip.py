@@ -48,13 +48,12 @@ def _trusted(address: Address, networks: tuple[Network, ...]) -> bool:
     return any(address in network for network in networks)
 
 
-def client_address(request) -> str:
-    """The client's address (see the module docstring); ``REMOTE_ADDR`` as given if it is not an
-    address at all (a test client, a Unix socket)."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    peer = _address(remote)
+def client_address(request) -> str | None:
+    """The client's address (see the module docstring); None when ``REMOTE_ADDR`` is not an
+    address at all (missing, or a Unix socket's peer)."""
+    peer = _address(request.META.get("REMOTE_ADDR", ""))
     if peer is None:
-        return remote or "unknown"
+        return None
     networks = _networks(tuple(settings.LEXECON_TRUSTED_PROXIES))
     if not networks or not _trusted(peer, networks):
         return str(peer)
@@ -69,10 +68,12 @@ def client_address(request) -> str:
     return str(hop)
 
 
-def client_bucket(request) -> str:
+def client_bucket(request) -> str | None:
     """What a per-address budget counts: the client's address, for IPv6 its /64 network address
-    (still a valid address, so it can be stored where an address is expected)."""
+    (still a valid address, so django-axes can store it as one); None without an address."""
     address = client_address(request)
+    if address is None:
+        return None
     parsed = _address(address)
     if isinstance(parsed, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((parsed, 64), strict=False).network_address)
