@@ -14,8 +14,8 @@ budget       counted per                           rate setting (default)
 
 An agent key may carry its own ``decide`` and ``api`` rates (admin); the settings are the default.
 While the store is unreachable, the budgets named in ``LEXECON_RATE_LIMIT_FAIL_CLOSED`` (default:
-``login``) refuse with 503 and the others admit uncounted; either is logged and counted in
-Prometheus. After a failure the store is left alone for ``LEXECON_RATE_LIMIT_STORE_RETRY_MS``, so
+``login``) refuse with 503 and the others admit uncounted; each such request is counted in
+Prometheus, and the outage is logged when it begins and when it ends. After a failure the store is left alone for ``LEXECON_RATE_LIMIT_STORE_RETRY_MS``, so
 an outage costs one timeout per process per retry interval, not one per request.
 """
 
@@ -165,6 +165,8 @@ class Limiter:
             counts = self.store.hit(keys)
         except StoreUnavailable as exc:
             self._down_until = now + self.retry_seconds
+            if self._down:
+                return None  # still away: logged when it went, counted per request
             self._down = True
             logger.error(
                 "rate-limit store unreachable (%s): %s fail open, %s fail closed; next try in "
