@@ -14,9 +14,15 @@ import redis
 from tests.live.proxy import Proxy
 
 
-def redis_url_or_skip() -> str:
+def redis_url() -> str | None:
+    """The Redis of this test run, if it has one."""
     url = os.environ.get("LEXECON_REDIS_URL", "")
-    if urlsplit(url).scheme != "redis":
+    return url if urlsplit(url).scheme == "redis" else None
+
+
+def redis_url_or_skip() -> str:
+    url = redis_url()
+    if url is None:
         pytest.skip("needs Redis (the PostgreSQL + Redis pass of .ci/run)")
     return url
 

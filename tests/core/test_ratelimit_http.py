@@ -18,7 +18,7 @@ from apps.accounts import services as accounts
 from apps.decisions.models import Decision
 from apps.ledger.models import LedgerEntry
 from tests.conftest import DEMO, PASSWORD
-from tests.core.conftest import redis_url_or_skip
+from tests.core.conftest import redis_url
 from tests.live.conftest import free_port
 from tests.live.proxy import Proxy
 
@@ -233,10 +233,10 @@ def test_http_requests_are_counted_in_redis(agent, redis_limiter, settings):
 def redis_behind_proxy(settings):
     """The limiter's Redis behind a proxy the test takes down: the real Redis when the pass has
     one (so the test also sees it come back), else nothing at all behind it."""
-    try:
-        url = urlsplit(redis_url_or_skip())
+    if (found := redis_url()) is not None:
+        url = urlsplit(found)
         target, path = (url.hostname or "127.0.0.1", url.port or 6379), url.path or "/0"
-    except pytest.skip.Exception:
+    else:
         target, path = ("127.0.0.1", free_port()), "/0"
     proxy = Proxy(target)
     settings.LEXECON_RATE_LIMIT_REDIS_URL = f"redis://127.0.0.1:{proxy.port}{path}"
