@@ -4,6 +4,13 @@
         && /tmp/lexecon-old/.venv/bin/pip install -r /tmp/lexecon-old/requirements/base.txt
     .venv/bin/python benchmarks/decide_compare.py /tmp/lexecon-old [--worker-class sync]
                                                   [--rounds 5] [--duration 15]
+                                                  [--old-env NAME=VALUE] [--new-env NAME=VALUE]
+
+``--old-env``/``--new-env`` (repeatable) set a variable for one side's server only; with this
+checkout on both sides they compare two configurations, e.g. the rate limiter on (a budget far
+above the load, decide_load's default) against off (ADR 0025):
+
+    .venv/bin/python benchmarks/decide_compare.py . --old-env LEXECON_RATE_LIMIT_ENABLED=0
 
 This machine's speed drifts by tens of percent over minutes, so two benchmark runs made one after
 the other compare the machine as much as the code. Here each checkout gets its own database and its
@@ -40,11 +47,11 @@ print(decide_load.prepare(settings.pop("database"), settings))
 
 
 def start(
-    tree: Path, name: str, port: int, worker_class: str | None
+    tree: Path, name: str, port: int, worker_class: str | None, extra_env: dict[str, str]
 ) -> tuple[subprocess.Popen, str]:
     """Prepare ``tree``'s own database with its own ``decide_load.prepare`` and serve it."""
     database = f"lexecon_compare_{name}"
-    env = decide_load.server_env(database)
+    env = {**decide_load.server_env(database), **extra_env}
     python = str(tree / ".venv/bin/python")
     prepared = subprocess.run(
         [python, "-c", PREPARE, json.dumps({**env, "database": database})],
@@ -65,7 +72,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--port", type=int, default=8870)
+    for side in ("old", "new"):
+        parser.add_argument(
+            f"--{side}-env",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help=f"an environment variable for the {side} side's server only",
+        )
     args = parser.parse_args()
+    extra = {
+        side: dict(item.split("=", 1) for item in getattr(args, f"{side}_env"))
+        for side in ("old", "new")
+    }
     os.environ.pop("LEXECON_REDIS_URL", None)  # both sides run the embedded default's Celery eager
     sides = [
         ("old", args.old_tree.resolve(), args.worker_class),
@@ -76,7 +95,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             scripts = []
             for index, (name, tree, worker_class) in enumerate(sides):
-                server, raw_key = start(tree, name, args.port + index, worker_class)
+                server, raw_key = start(tree, name, args.port + index, worker_class, extra[name])
                 servers.append(server)
                 scripts.append(
                     decide_load.lua(
@@ -89,7 +108,10 @@ def main() -> None:
             for index, url in enumerate(urls):
                 decide_load.wait_until_up(url)
                 decide_load.wrk(f"{url}/decide", 4, 3, scripts[index])  # warm-up
-            print(f"old: {args.old_tree} ({args.worker_class}); new: {ROOT} (gunicorn.conf.py)")
+            print(
+                f"old: {args.old_tree} ({args.worker_class}) {extra['old']}; "
+                f"new: {ROOT} (gunicorn.conf.py) {extra['new']}"
+            )
             for number in range(1, args.rounds + 1):
                 order = range(len(sides)) if number % 2 else reversed(range(len(sides)))
                 for index in order:

@@ -8,7 +8,9 @@ default (``make run`` / tests) the Django secret key and the master key are gene
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -39,6 +41,33 @@ def integer(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+
+
+_RATE = re.compile(r"^(off|[1-9][0-9]{0,8}/[1-9][0-9]{0,8})$")
+
+
+def rate(name: str, default: str) -> str:
+    """Read a rate limit: ``N/S`` (at most N requests per S seconds) or ``off``."""
+    value = text(name, default).replace(" ", "").lower()
+    if not _RATE.match(value):
+        raise ImproperlyConfigured(
+            f"{name} must be N/S (N requests per S seconds, both at least 1) or off, got {value!r}"
+        )
+    return value
+
+
+def networks(name: str) -> tuple[str, ...]:
+    """Read a comma-separated list of IP addresses or networks (CIDR)."""
+    found = []
+    for item in text(name).split(","):
+        if item.strip():
+            try:
+                found.append(str(ipaddress.ip_network(item.strip(), strict=False)))
+            except ValueError as exc:
+                raise ImproperlyConfigured(
+                    f"{name}: {item.strip()!r} is not an IP address or network"
+                ) from exc
+    return tuple(found)
 
 
 def required(name: str) -> str:

@@ -97,13 +97,21 @@ def _reuse_rsa_keys(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
-    """Per-process caches (active policy pointer, token keys) must not leak between tests."""
+    """Per-process caches (active policy pointer, token keys, rate-limit counters) must not leak
+    between tests."""
     from apps.accounts.services import forget_verified_keys
     from apps.aisystems.selectors import forget_registered_ids
+    from apps.core.ratelimit.limiter import forget_limiter
     from apps.policies.selectors import forget_active_cache
     from apps.tokens.services import forget_cached_keys
 
-    caches = (forget_active_cache, forget_cached_keys, forget_verified_keys, forget_registered_ids)
+    caches = (
+        forget_active_cache,
+        forget_cached_keys,
+        forget_verified_keys,
+        forget_registered_ids,
+        forget_limiter,
+    )
     for forget in caches:
         forget()
     yield

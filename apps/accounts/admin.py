@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils import timezone
 
-from apps.accounts import services
+from apps.accounts import lockout, services
 from apps.accounts.constants import Scope
 from apps.accounts.models import AgentKey, BackupCodeDevice, User
 from apps.core.admin import RolePermissionAdmin
@@ -45,7 +48,7 @@ class AgentKeyForm(forms.ModelForm):
 
     class Meta:
         model = AgentKey
-        fields = ("name", "scopes", "expires_at")
+        fields = ("name", "scopes", "expires_at", "decide_rate_limit", "api_rate_limit")
 
 
 @admin.register(AgentKey)
@@ -53,7 +56,6 @@ class AgentKeyAdmin(RolePermissionAdmin):
     form = AgentKeyForm
     view_permissions = ("accounts.manage_users", "accounts.view_audit_logs")
     add_permission = "accounts.manage_users"
-    list_display = ("name", "prefix", "scope_list", "status", "expires_at", "last_used_at")
     search_fields = ("name", "prefix")
     readonly_fields = (
         "prefix",
@@ -66,15 +68,28 @@ class AgentKeyAdmin(RolePermissionAdmin):
     )
     actions = ("revoke_keys",)
 
+    list_display = (
+        "name",
+        "prefix",
+        "scope_list",
+        "status",
+        "expires_at",
+        "last_used_at",
+        "decide_rate_limit",
+        "api_rate_limit",
+    )
+
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("name", "scopes", "expires_at")
+            return ("name", "scopes", "expires_at", "decide_rate_limit", "api_rate_limit")
         return (
             "name",
             "prefix",
             "masked_secret",
             "scopes",
             "expires_at",
+            "decide_rate_limit",
+            "api_rate_limit",
             "last_used_at",
             "revoked_at",
             "revoked_reason",
@@ -96,20 +111,27 @@ class AgentKeyAdmin(RolePermissionAdmin):
         return ", ".join(obj.scopes)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        # Keys are immutable once issued (revoke with the list action); the add form needs it.
-        return obj is None and request.user.has_perm("accounts.manage_users")
+        # Once issued, only a key's rate limits change (revoke with the list action).
+        return request.user.has_perm("accounts.manage_users")
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.has_perm("accounts.manage_users")
 
     def save_model(self, request, obj, form, change):
         if change:
+            services.agent_key_set_rate_limits(
+                key=AgentKey.objects.get(pk=obj.pk),
+                decide_rate_limit=form.cleaned_data.get("decide_rate_limit", ""),
+                api_rate_limit=form.cleaned_data.get("api_rate_limit", ""),
+            )
             return
         issued = services.agent_key_create(
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"],
             expires_at=form.cleaned_data.get("expires_at"),
             created_by=request.user,
+            decide_rate_limit=form.cleaned_data.get("decide_rate_limit", ""),
+            api_rate_limit=form.cleaned_data.get("api_rate_limit", ""),
         )
         form.instance = issued.key
         obj.pk = issued.key.pk
@@ -137,3 +159,112 @@ class BackupCodeDeviceAdmin(RolePermissionAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(AccessAttempt)
+class LoginLockoutAdmin(RolePermissionAdmin):
+    """Failed passwords of the cool-off period and the locks they make (apps.accounts.lockout).
+
+    Administrators release a lock by deleting the failure records behind it: the selected ones
+    (a user name + address pair), or everything from their addresses and for their user names
+    (the ceilings).
+    """
+
+    view_permissions = ("accounts.manage_users", "accounts.view_audit_logs")
+    list_display = (
+        "username",
+        "ip_address",
+        "pair_failures",
+        "address_failures",
+        "user_name_failures",
+        "lock",
+        "attempt_time",
+    )
+    search_fields = ("username", "ip_address")
+    list_filter = ("attempt_time",)
+    ordering = ("-attempt_time",)
+    fields = (
+        "username",
+        "ip_address",
+        "user_agent",
+        "failures_since_start",
+        "attempt_time",
+        "path_info",
+    )
+    readonly_fields = fields
+    actions = ("release_selected", "release_widely")
+
+    def get_queryset(self, request):
+        return lockout.attempts_with_totals(since=lockout.cool_off_start(timezone.now()))
+
+    @admin.display(description="Pair failures")
+    def pair_failures(self, obj) -> int:
+        return obj.pair_failures
+
+    @admin.display(description="Address failures")
+    def address_failures(self, obj) -> int:
+        return obj.address_failures
+
+    @admin.display(description="User name failures")
+    def user_name_failures(self, obj) -> int:
+        return obj.user_name_failures
+
+    @admin.display(description="Locked")
+    def lock(self, obj) -> str:
+        if obj.attempt_time < lockout.cool_off_start(timezone.now()):
+            return "no (cooled off)"
+        reason = lockout.Failures(
+            pair=obj.pair_failures,
+            address=obj.address_failures,
+            user_name=obj.user_name_failures,
+        ).lock_reason(settings.AXES_FAILURE_LIMIT)
+        return f"locked: {reason}" if reason else "no"
+
+    def has_release_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.manage_users")
+
+    @admin.action(
+        description="Release: delete the selected failure records", permissions=["release"]
+    )
+    def release_selected(self, request, queryset):
+        self._release(request, queryset, widen=False)
+
+    @admin.action(
+        description="Release widely: also every record from their addresses and for their user names",
+        permissions=["release"],
+    )
+    def release_widely(self, request, queryset):
+        self._release(request, queryset, widen=True)
+
+    def _release(self, request, queryset, *, widen: bool) -> None:
+        count = services.login_lockouts_release(
+            attempt_ids=list(queryset.values_list("pk", flat=True)), widen=widen, actor=request.user
+        )
+        self.message_user(
+            request, f"Released: {count} failure record(s) deleted.", messages.SUCCESS
+        )
+
+
+class _ReadOnlyAuthLogAdmin(RolePermissionAdmin):
+    view_permissions = ("accounts.manage_users", "accounts.view_audit_logs")
+    list_display = ("attempt_time", "username", "ip_address", "path_info")
+    search_fields = ("username", "ip_address")
+    list_filter = ("attempt_time",)
+    ordering = ("-attempt_time",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(AccessFailureLog)
+class SignInFailureAdmin(_ReadOnlyAuthLogAdmin):
+    """Every failed password (AXES_ENABLE_ACCESS_FAILURE_LOG), kept after a release."""
+
+    list_display = (*_ReadOnlyAuthLogAdmin.list_display, "locked_out")
+
+
+@admin.register(AccessLog)
+class SignInAdmin(_ReadOnlyAuthLogAdmin):
+    """Every accepted password."""
+
+    list_display = (*_ReadOnlyAuthLogAdmin.list_display, "logout_time")

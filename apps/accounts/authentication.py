@@ -35,7 +35,12 @@ def authenticate_agent_header(header: str) -> tuple[AgentPrincipal, AgentKey] | 
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         services.agent_key_touch(key=key, now=now)
     principal = AgentPrincipal(
-        key_id=str(key.pk), name=key.name, prefix=key.prefix, scopes=frozenset(key.scopes)
+        key_id=str(key.pk),
+        name=key.name,
+        prefix=key.prefix,
+        scopes=frozenset(key.scopes),
+        decide_rate_limit=key.decide_rate_limit,
+        api_rate_limit=key.api_rate_limit,
     )
     return principal, key
 

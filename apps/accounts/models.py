@@ -14,6 +14,7 @@ from django_otp.models import Device, ThrottlingMixin
 
 from apps.accounts.constants import PERMISSIONS, Scope
 from apps.core.models import TimeStampedModel
+from apps.core.ratelimit.rates import validate_rate
 
 
 class User(AbstractUser):
@@ -47,6 +48,22 @@ class AgentKey(TimeStampedModel):
     last_used_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # This key's own rate limits (ADR 0025), "N/S" or "off"; blank: the deployment's default
+    # (LEXECON_RATE_LIMIT_DECIDE_PER_KEY, LEXECON_RATE_LIMIT_API_PER_KEY).
+    decide_rate_limit = models.CharField(
+        "rate limit on /decide",
+        max_length=24,
+        blank=True,
+        validators=[validate_rate],
+        help_text="N/S: at most N requests per S seconds, or off. Blank: the default.",
+    )
+    api_rate_limit = models.CharField(
+        "rate limit on the rest of the API",
+        max_length=24,
+        blank=True,
+        validators=[validate_rate],
+        help_text="N/S: at most N requests per S seconds, or off. Blank: the default.",
     )
 
     class Meta:

@@ -15,6 +15,9 @@ class AgentPrincipal(AgentIdentity):
     name: str
     prefix: str
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # The key's own rate limits, blank for the default (ADR 0025).
+    decide_rate_limit: str = ""
+    api_rate_limit: str = ""
 
     is_authenticated = True
     is_anonymous = False
@@ -27,6 +30,11 @@ class AgentPrincipal(AgentIdentity):
 
     def has_perm(self, perm: str, obj=None) -> bool:
         return False
+
+    def rate_limit_override(self, budget: str) -> str:
+        if budget == "decide":
+            return self.decide_rate_limit
+        return self.api_rate_limit if budget == "api" else ""
 
     def is_verified(self) -> bool:
         return False

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password as check_password
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -21,6 +24,7 @@ from apps.accounts.models import AgentKey, BackupCode, BackupCodeDevice, User
 from apps.core.exceptions import InvalidInput
 
 BACKUP_CODE_COUNT = 10
+logger = logging.getLogger("lexecon.accounts")
 
 
 @dataclass(frozen=True)
@@ -88,8 +92,11 @@ def agent_key_create(
     scopes: list[str] | tuple[str, ...] = DEFAULT_AGENT_SCOPES,
     expires_at: datetime | None = None,
     created_by: User | None = None,
+    decide_rate_limit: str = "",
+    api_rate_limit: str = "",
 ) -> IssuedAgentKey:
-    """Create an agent key; the raw key is returned once and only its hash is stored."""
+    """Create an agent key; the raw key is returned once and only its hash is stored. The rate
+    limits are the key's own (``N/S`` or ``off``; blank: the default)."""
     scopes = sorted(set(scopes))
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown:
@@ -107,6 +114,8 @@ def agent_key_create(
         scopes=scopes,
         expires_at=expires_at,
         created_by=created_by,
+        decide_rate_limit=decide_rate_limit.strip(),
+        api_rate_limit=api_rate_limit.strip(),
     )
     key.full_clean()
     key.save()
@@ -153,6 +162,19 @@ def agent_key_touch(*, key: AgentKey, now: datetime) -> None:
     key.last_used_at = now
 
 
+def agent_key_set_rate_limits(
+    *, key: AgentKey, decide_rate_limit: str, api_rate_limit: str
+) -> AgentKey:
+    """Give a key its own rate limits (``N/S`` or ``off``; blank: the default). This process
+    applies them to the next request; other workers within LEXECON_AGENT_KEY_CACHE_MS."""
+    key.decide_rate_limit = decide_rate_limit.strip()
+    key.api_rate_limit = api_rate_limit.strip()
+    key.full_clean()
+    key.save(update_fields=["decide_rate_limit", "api_rate_limit", "updated_at"])
+    forget_verified_keys()
+    return key
+
+
 def agent_key_revoke(*, key: AgentKey, reason: str = "") -> AgentKey:
     """Revoke at once: the next request with this key gets 401."""
     forget_verified_keys()
@@ -161,3 +183,23 @@ def agent_key_revoke(*, key: AgentKey, reason: str = "") -> AgentKey:
         key.revoked_reason = reason[:200]
         key.save(update_fields=["revoked_at", "revoked_reason", "updated_at"])
     return key
+
+
+def login_lockouts_release(*, attempt_ids: list[int], widen: bool, actor: User) -> int:
+    """Release password-step lockouts by deleting failure records (apps.accounts.lockout): the
+    given ones, or with ``widen`` every record from their addresses or for their user names too
+    (what the two ceilings count). The kept failure log (``AccessFailureLog``) is not touched.
+    Returns how many records went."""
+    chosen = AccessAttempt.objects.filter(pk__in=attempt_ids)
+    if widen:
+        addresses = list(chosen.values_list("ip_address", flat=True))
+        names = list(chosen.values_list("username", flat=True))
+        chosen = AccessAttempt.objects.filter(Q(ip_address__in=addresses) | Q(username__in=names))
+    count, _ = chosen.delete()
+    logger.warning(
+        "login lockout released by user:%s: %d failure record(s)%s",
+        actor.pk,
+        count,
+        " with their addresses and user names" if widen else "",
+    )
+    return count

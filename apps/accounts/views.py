@@ -55,6 +55,7 @@ class PasswordLoginView(LoginView):
 
     template_name = "accounts/login.html"
     redirect_authenticated_user = False
+    rate_limit_budget = "login"  # a POST also counts per user name + address (ADR 0025)
 
     def get_success_url(self) -> str:
         target = _safe_next(self.request)

@@ -58,3 +58,31 @@ class LedgerUnavailable(ServiceUnavailable):
         "same Idempotency-Key returns the decision if it was recorded after all."
     )
     headers = {"Retry-After": "5"}
+
+
+class RateLimited(ApplicationError):
+    """A rate limit refused the request (ADR 0025); nothing was done. ``Retry-After`` says when
+    the budget's window ends."""
+
+    code = "rate_limited"
+    status = 429
+    default_message = "Too many requests; retry later."
+
+    def __init__(self, *, budget: str, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"Too many requests: the {budget} budget is used up (at most {limit} per window); "
+            f"retry after {retry_after} s. Nothing was done.",
+            details={"budget": budget, "limit": limit, "retry_after": retry_after},
+        )
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class RateLimitUnavailable(ServiceUnavailable):
+    """The rate-limit store is unreachable and this route's budget fails closed (ADR 0025)."""
+
+    code = "rate_limit_unavailable"
+    default_message = (
+        "Requests to this route cannot be counted right now, so none is accepted; nothing was "
+        "done. Retry later."
+    )
+    headers = {"Retry-After": "5"}

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.template import loader
 
 from apps.core.api.exception_handler import error_response
+from apps.core.exceptions import ApplicationError
 
 HTML_PREFIXES = ("/admin/", "/accounts/", "/oversight/", "/static/")
 
@@ -63,6 +64,32 @@ def _database_unavailable(request):
             "The database is unavailable; nothing was decided or written. Retry later.",
         )
     response["Retry-After"] = "5"
+    return response
+
+
+_REFUSAL_PAGES = {
+    429: ("Too many requests", "Please wait {retry_after} seconds, then try again."),
+    503: ("Temporarily unavailable", "Nothing was changed. Please try again in a few seconds."),
+}
+
+
+def refusal_response(request, error: ApplicationError) -> HttpResponse:
+    """A request refused before its view (rate limits): the error shape on API routes, a small
+    page on the human ones; with the error's headers (``Retry-After``). The page says nothing
+    about why beyond the status, so a refused sign-in reveals nothing about the account."""
+    if _wants_html(request):
+        title, message = _REFUSAL_PAGES.get(error.status, ("Request refused", ""))
+        retry_after = error.headers.get("Retry-After", "a few")
+        response = render(
+            request,
+            "core/refused.html",
+            {"title": title, "message": message.format(retry_after=retry_after)},
+            status=error.status,
+        )
+    else:
+        response = error_response(error.status, error.code, error.message, error.details)
+    for name, value in error.headers.items():
+        response[name] = value
     return response
 
 

@@ -6,7 +6,18 @@ come from and a few test speed-ups.
 
 from __future__ import annotations
 
-from lexecon_site.env import BASE_DIR, database_config, flag, integer, text, var_dir
+from django.core.exceptions import ImproperlyConfigured
+
+from lexecon_site.env import (
+    BASE_DIR,
+    database_config,
+    flag,
+    integer,
+    networks,
+    rate,
+    text,
+    var_dir,
+)
 
 # --- Core -------------------------------------------------------------------------------------------
 DEBUG = flag("LEXECON_DEBUG", default=False)
@@ -97,6 +108,10 @@ MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
+    # Rate limits: counts every view but agent-key calls to DRF views (those are counted by the
+    # DRF throttle, once the key is known) and puts X-RateLimit-* on every limited answer, the
+    # agent route's included (ADR 0025).
+    "apps.core.ratelimit.middleware.RateLimitMiddleware",
     # Agent calls to views with agent_route (POST /decide) are answered here by that same view;
     # everything below is for browsers and staff.
     "apps.core.middleware.AgentRouteMiddleware",
@@ -207,13 +222,55 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 OTP_TOTP_ISSUER = text("LEXECON_OTP_ISSUER", "Lexecon")
 OTP_TOTP_THROTTLE_FACTOR = 1  # seconds, doubled after each consecutive failure
 OTP_STATIC_THROTTLE_FACTOR = 1
+# The password step locks per (user name, client address): one person's typing errors never lock
+# out colleagues behind the same address. apps.accounts.lockout adds two ceilings across that
+# pair: failures from one address over all user names (password spraying) and failures for one
+# user name from all addresses (a distributed guess at one account). A success forgives only its
+# own pair's failures. Locks last AXES_COOLOFF_TIME; the admin shows and releases them.
 AXES_FAILURE_LIMIT = integer("LEXECON_LOGIN_FAILURE_LIMIT", 5)
+LEXECON_LOGIN_IP_FAILURE_LIMIT = integer("LEXECON_LOGIN_IP_FAILURE_LIMIT", 50)
+LEXECON_LOGIN_USER_FAILURE_LIMIT = integer("LEXECON_LOGIN_USER_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "apps.accounts.lockout.LoginLockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "apps.core.ratelimit.client_ip.client_bucket"
 AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = (
+    True  # every failed attempt kept (ASVS 16.3.1), 1,000 per user name
+)
+AXES_ENABLE_ADMIN = False  # apps.accounts.admin registers its own, by role permission
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 AXES_HTTP_RESPONSE_CODE = 429
+
+# --- Rate limits (ADR 0025, docs/configuration.md) -----------------------------------------------
+# Off only to measure what the limiter costs (benchmarks/decide_compare.py).
+LEXECON_RATE_LIMIT_ENABLED = flag("LEXECON_RATE_LIMIT_ENABLED", default=True)
+# N/S = at most N requests per S seconds (a fixed window per counter), or "off".
+LEXECON_RATE_LIMIT_DECIDE_PER_KEY = rate("LEXECON_RATE_LIMIT_DECIDE_PER_KEY", "6000/60")
+LEXECON_RATE_LIMIT_API_PER_KEY = rate("LEXECON_RATE_LIMIT_API_PER_KEY", "1200/60")
+LEXECON_RATE_LIMIT_STAFF_PER_USER = rate("LEXECON_RATE_LIMIT_STAFF_PER_USER", "600/60")
+LEXECON_RATE_LIMIT_GLOBAL_PER_IP = rate("LEXECON_RATE_LIMIT_GLOBAL_PER_IP", "1000/3600")
+LEXECON_RATE_LIMIT_AUTH_LOGIN = rate("LEXECON_RATE_LIMIT_AUTH_LOGIN", "5/300")
+# Counted in Redis (atomically, shared by every worker) when set, else in each process's memory.
+LEXECON_RATE_LIMIT_REDIS_URL = text("LEXECON_RATE_LIMIT_REDIS_URL") or REDIS_URL
+LEXECON_RATE_LIMIT_KEY_PREFIX = "lexecon:rl:"
+# Budgets that refuse (503) while Redis cannot be reached; the others admit uncounted.
+LEXECON_RATE_LIMIT_FAIL_CLOSED = tuple(
+    name.strip()
+    for name in text("LEXECON_RATE_LIMIT_FAIL_CLOSED", "login").split(",")
+    if name.strip() and name.strip() != "none"
+)
+if set(LEXECON_RATE_LIMIT_FAIL_CLOSED) - {"decide", "api", "staff", "ip", "login"}:
+    raise ImproperlyConfigured(
+        "LEXECON_RATE_LIMIT_FAIL_CLOSED names budgets among decide, api, staff, ip, login (or none)"
+    )
+LEXECON_RATE_LIMIT_STORE_TIMEOUT_SECONDS = (
+    integer("LEXECON_RATE_LIMIT_STORE_TIMEOUT_MS", 250) / 1000
+)
+LEXECON_RATE_LIMIT_STORE_RETRY_SECONDS = integer("LEXECON_RATE_LIMIT_STORE_RETRY_MS", 1000) / 1000
+# Proxies whose X-Forwarded-For is believed (addresses or CIDR networks); empty: REMOTE_ADDR only.
+LEXECON_TRUSTED_PROXIES = networks("LEXECON_TRUSTED_PROXIES")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -299,6 +356,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler.api_exception_handler",
+    # Agent-key budgets (ADR 0025); staff and anonymous callers are counted by the middleware.
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.ratelimit.throttle.AgentKeyRateLimit"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -314,6 +373,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.document_rate_limits",
+    ],
     # Enums of the AI system registry (apps.aisystems.constants) whose field names other
     # components use with other values.
     "ENUM_NAME_OVERRIDES": {

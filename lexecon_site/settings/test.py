@@ -2,7 +2,7 @@
 
 import tempfile
 
-from lexecon_site.env import flag
+from lexecon_site.env import flag, text
 from lexecon_site.settings.base import *  # noqa: F403
 
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789abcdef"  # noqa: S105
@@ -24,6 +24,10 @@ WHITENOISE_AUTOREFRESH = True
 LOGGING["root"]["level"] = "WARNING"
 WHITENOISE_USE_FINDERS = True
 LEXECON_LEDGER_TEST_EVENTS = True
+# Rate limits count in memory (reset between tests by tests/conftest.py) even when the suite runs
+# with LEXECON_REDIS_URL: the rate-limit tests point the limiter at Redis themselves, under a key
+# prefix of their own (tests/core/conftest.py), and so may a live server's environment.
+LEXECON_RATE_LIMIT_REDIS_URL = text("LEXECON_RATE_LIMIT_REDIS_URL")
 
 # Fault injection for the live tests of unconfirmed answers (tests/live/failpoints.py, ADR 0010):
 # only the gunicorn those tests start sets this, so no other process has the failpoints.

@@ -42,6 +42,27 @@ def test_check_deploy_is_clean_with_real_secrets(tmp_path):
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+def test_check_deploy_warns_behind_a_proxy_without_trusted_proxies(tmp_path):
+    settings = {
+        "LEXECON_SECRET_KEY": secrets.token_urlsafe(64),
+        "LEXECON_MASTER_KEY": secrets.token_urlsafe(48),
+        "LEXECON_ALLOWED_HOSTS": "lexecon.example.org",
+        "LEXECON_DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        "LEXECON_BEHIND_PROXY": "1",
+    }
+    warned = run_manage("check", "--deploy", "--fail-level", "WARNING", extra_env=settings)
+    assert warned.returncode != 0
+    assert "lexecon.W001" in warned.stdout + warned.stderr
+    clean = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        extra_env={**settings, "LEXECON_TRUSTED_PROXIES": "10.0.0.0/8"},
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
 def test_prod_refuses_to_start_without_secret_key(tmp_path):
     result = run_manage(
         "check",

@@ -99,6 +99,8 @@ def redis_proxied_server(ledger_transactional_db):  # noqa: F811
         port, process = _serve(
             extra_env={
                 "LEXECON_REDIS_URL": f"redis://127.0.0.1:{proxy.port}{url.path or '/0'}",
+                # The rate limits count there too (ADR 0025): /decide fails open without them.
+                "LEXECON_RATE_LIMIT_REDIS_URL": f"redis://127.0.0.1:{proxy.port}{url.path or '/0'}",
                 "LEXECON_CELERY_EAGER": "0",
                 "LEXECON_CHECKPOINT_EVERY": "5",
             }
@@ -465,9 +467,10 @@ def test_t17_new_database_connections_hang_and_requests_fail_at_the_connect_time
 def test_t15_redis_down_or_hung_leaves_decisions_working(redis_proxied_server):
     """Redis goes away (connections refused), then hangs (connected, nothing answers, as during
     ``DEBUG SLEEP``). /decide keeps deciding, every answer in under 2 s, also those that ask
-    Celery for a checkpoint (every 5th entry here); that enqueue failure is logged, not
-    swallowed; /status reports the cache down within 2 s; the ledger verifies. (Login and OTP
-    rate limits keep their state in the database, not in Redis.)"""
+    Celery for a checkpoint (every 5th entry here) and although its rate limit counts in that
+    Redis (it fails open, logged: ADR 0025); that enqueue failure is logged, not swallowed;
+    /status reports the cache down within 2 s; the ledger verifies. (The password lockout and
+    OTP throttling keep their state in the database, not in Redis.)"""
     port, process, proxy = redis_proxied_server
     headers = _demo_agent_headers()
     assert _post_decide(port, headers, "warm")[0] == 200
@@ -492,6 +495,7 @@ def test_t15_redis_down_or_hung_leaves_decisions_working(redis_proxied_server):
         assert (response.status, state["status"], state["cache"]["ok"]) == (503, "degraded", False)
         if fault == proxy.down:  # the failed request for a checkpoint is logged, not swallowed
             assert _log_soon(process, "could not ask for a ledger checkpoint")
+        assert _log_soon(process, "rate-limit store unreachable")
         repair()
     assert selectors.ledger_verify()["valid"] is True
 

@@ -53,3 +53,32 @@ class PydanticRequestSchema(OpenApiSerializerExtension):
                 )
             )
         return schema
+
+
+_RATE_LIMITED = {
+    "description": (
+        "rate limited (error code rate_limited): the budget of this key, user or address is used "
+        "up; nothing was done. Retry after Retry-After seconds."
+    ),
+    "headers": {
+        "Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"},
+        "X-RateLimit-Limit": {"schema": {"type": "integer"}},
+        "X-RateLimit-Remaining": {"schema": {"type": "integer"}},
+        "X-RateLimit-Reset": {"schema": {"type": "integer"}, "description": "seconds"},
+    },
+}
+
+
+def document_rate_limits(result, generator, **kwargs):
+    """drf-spectacular post-processing hook: every operation but those of views marked
+    ``rate_limit_exempt`` may answer 429 (ADR 0025), so each says so, with its headers."""
+    exempt = {
+        (path, method.lower())
+        for path, _, method, view in generator.endpoints
+        if getattr(getattr(view, "cls", None), "rate_limit_exempt", False)
+    }
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if (path, method) not in exempt and isinstance(operation, dict):
+                operation.setdefault("responses", {}).setdefault("429", _RATE_LIMITED)
+    return result

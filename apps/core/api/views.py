@@ -21,6 +21,7 @@ class HealthApi(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    rate_limit_exempt = True  # probes must never be refused (ADR 0025)
 
     @extend_schema(
         operation_id="health",

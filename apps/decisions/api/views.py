@@ -48,6 +48,7 @@ class DecideApi(APIView):
     permission_classes = [ScopeOrPermission.of("decide")]
     content_negotiation_class = JsonOnlyNegotiation
     agent_route = True
+    rate_limit_budget = "decide"  # agent keys: the decide budget, not the api one (ADR 0025)
 
     @extend_schema(
         operation_id="decide",
