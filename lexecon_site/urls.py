@@ -25,6 +25,8 @@ urlpatterns = [
     # The AI system registry, before any other compliance/ route: compliance/<framework>/...
     # would otherwise take "ai-systems" for a framework id.
     path("", include("apps.aisystems.api.urls")),
+    # EU AI Act modules (compliance/eu-ai-act/...), before compliance/<framework>/... too.
+    path("", include("apps.retention.api.urls")),
     path("", include("apps.compliance.api.urls")),
 ]
 

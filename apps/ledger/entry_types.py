@@ -32,4 +32,10 @@ class EntryType(models.TextChoices):
     EVIDENCE_EXPIRED = "evidence.expired", "Evidence artifact expired (retention ended)"
     AI_SYSTEM_REGISTERED = "ai_system.registered", "AI system registered"
     AI_SYSTEM_UPDATED = "ai_system.updated", "AI system changed"
+    LEGAL_HOLD_PLACED = "legal_hold.placed", "Legal hold placed"
+    LEGAL_HOLD_RELEASED = "legal_hold.released", "Legal hold released"
+    RETENTION_SWEEP_COMPLETED = (
+        "retention.sweep_completed",
+        "Retention sweep completed (personal data past retention erased)",
+    )
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

@@ -207,6 +207,21 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
         principal=officer, system_id="support-bot", changes={"status": "active", "owner": None}
     )
 
+    # Record-keeping (apps.retention): a legal hold placed, a retention sweep run as of a date
+    # when everything has expired, and the hold released.
+    from apps.retention import services as retention
+
+    hold = retention.legal_hold_place(
+        user=officer,
+        scope=retention.HoldScope(scope="decision_ids", decision_ids=(denied["decision_id"],)),
+        reason="Litigation hold for the denied request",
+        requested_by="Legal department, case 17",
+    )
+    sweep = retention.retention_sweep(as_of=timezone.now() + timedelta(days=4000))
+    assert sweep.decisions_anonymised > 0
+    assert sweep.decisions_held == 1
+    retention.legal_hold_release(user=officer, hold_id=hold.pk, reason="The case was settled.")
+
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
     exercised = {(path, _call_line(path, line)) for path, line in traced_sites}
     assert _append_sites() - exercised == set()
