@@ -89,9 +89,12 @@ class Decision(models.Model):
             models.Index(fields=["action"], name="decisions_action"),
             # What the retention sweep and the Art. 12 status read: the decisions whose personal
             # data is still there, by class and age. Partial, so a decision leaves it once
-            # anonymised and the index holds only the live tail, however long the table grows.
+            # anonymised and the index holds only the live tail, however long the table grows;
+            # ai_system and actor ride along (PostgreSQL INCLUDE) so that legal holds can be
+            # counted from the index alone, without visiting the wide rows (ADR 0021).
             models.Index(
                 fields=["retention_class", "created_at", "id"],
+                include=["ai_system", "actor"],
                 condition=models.Q(anonymised_at__isnull=True),
                 name="decisions_retention_live",
             ),

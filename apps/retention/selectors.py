@@ -2,10 +2,10 @@
 
 Everything here is computed when asked, from the decisions, artifacts, holds, sweep runs and the
 ledger's own records (latest verification, latest checkpoint); nothing is a stored verdict.
-Decision counts read only the live tail of the decisions table (the partial index
-``decisions_retention_live``: decisions whose personal data is still there); how many were
-anonymised comes from the sweep runs, whose counts move in the same transactions as the
-erasures they count.
+Decision counts add up the day counts (``apps.retention.daycounts``: decisions made per class and
+closed day, and how many of them the sweep anonymised, moved in its own batch transactions) and
+count only today's decisions, the day a cutoff falls in and the held ones in the partial index of
+live decisions (``decisions_retention_live``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from apps.core.retention import RetentionClass, retention_cutoff, retention_days
 from apps.decisions.models import Decision
 from apps.evidence.models import EvidenceArtifact
 from apps.ledger.models import ChainHead, Checkpoint, VerificationRun
+from apps.retention import daycounts
 from apps.retention import holds as hold_rules
 from apps.retention.models import LegalHold, RetentionRun
 
@@ -120,15 +121,6 @@ def run_as_dict(run: RetentionRun | None) -> dict[str, Any] | None:
     }
 
 
-def anonymised_counts() -> dict[str, int]:
-    """Decisions anonymised per class, over every run (completed or interrupted)."""
-    totals = dict.fromkeys(CLASSES, 0)
-    for counts in RetentionRun.objects.values_list("anonymised", flat=True):
-        for name, value in (counts or {}).items():
-            totals[name] = totals.get(name, 0) + int(value)
-    return totals
-
-
 # --- The Art. 12 status ----------------------------------------------------------------------------
 
 
@@ -136,53 +128,108 @@ def _expiring_window() -> timedelta:
     return timedelta(days=int(settings.LEXECON_RETENTION_EXPIRING_DAYS))
 
 
-def _by_class(per_class: dict[str, Q]) -> Q:
-    """``Q`` true for a row whose class's own condition holds (one condition per class)."""
-    parts = [Q(retention_class=name) & condition for name, condition in per_class.items()]
-    combined = parts[0]
-    for part in parts[1:]:
-        combined |= part
-    return combined
-
-
 def decision_states(
     *, now: datetime, holds: list[LegalHold], base: QuerySet[Decision] | None = None
 ) -> dict[str, dict[str, Any]]:
     """Per class: live decisions that are ``active``, ``expiring`` (retention ends within the
     window, ``overdue`` among them: already ended, waiting for the sweep) and ``legal_hold``,
-    and the next expiry of a decision no hold keeps. ``base`` narrows (one AI system, say)."""
+    ``anonymised`` ones, and the next expiry of a decision no hold keeps.
+
+    Without ``base``, the closed days come from the day counts and only today's decisions and
+    the day a cutoff falls in are counted, in the index of live decisions (ADR 0021). ``base``
+    narrows to some decisions (one AI system): those are counted in that index directly."""
     horizon = now + _expiring_window()
-    live = (base if base is not None else Decision.objects.all()).filter(anonymised_at__isnull=True)
     held_q = hold_rules.decisions_q(holds)
-    free = Q() if held_q is None else ~held_q
-    expiring = _by_class({c: Q(created_at__lte=retention_cutoff(c, horizon)) for c in CLASSES})
-    overdue = _by_class({c: Q(created_at__lte=retention_cutoff(c, now)) for c in CLASSES})
-    aggregates: dict[str, Any] = {
-        "live": Count("pk"),
-        "expiring": Count("pk", filter=free & expiring),
-        "overdue": Count("pk", filter=free & overdue),
-        "oldest": Min("created_at", filter=free) if held_q is not None else Min("created_at"),
-    }
+    live = Decision.objects.filter(anonymised_at__isnull=True)
+    if base is not None:
+        live = base.filter(anonymised_at__isnull=True)
+        totals = {
+            row["retention_class"]: row["n"]
+            for row in live.order_by().values("retention_class").annotate(n=Count("id"))
+        }
+        anonymised = {
+            row["retention_class"]: row["n"]
+            for row in base.filter(anonymised_at__isnull=False)
+            .order_by()
+            .values("retention_class")
+            .annotate(n=Count("id"))
+        }
+
+        def made_by(name: str, cut: datetime) -> int:
+            return live.filter(retention_class=name, created_at__lte=cut).count()
+
+    else:
+        until = daycounts.fill(now=now)
+        tail_start = daycounts.day_start(until)
+        days = daycounts.per_class()
+        closed = {
+            name: sum(made - gone for day, made, gone in days.get(name, []) if day < until)
+            for name in CLASSES
+        }
+        totals = {
+            name: closed[name]
+            + live.filter(retention_class=name, created_at__gte=tail_start).count()
+            for name in CLASSES
+        }
+        anonymised = {name: sum(gone for _, _, gone in days.get(name, [])) for name in CLASSES}
+
+        def made_by(name: str, cut: datetime) -> int:
+            if cut >= tail_start:
+                start, before = tail_start, closed[name]
+            else:
+                start = daycounts.day_start(cut.astimezone(UTC).date())
+                before = sum(
+                    made - gone for day, made, gone in days.get(name, []) if day < start.date()
+                )
+            in_day = live.filter(
+                retention_class=name, created_at__gte=start, created_at__lte=cut
+            ).count()
+            return before + in_day
+
+    held_rows: dict[str, dict[str, int]] = {}
     if held_q is not None:
-        aggregates["held"] = Count("pk", filter=held_q)
-    rows = {
-        row["retention_class"]: row
-        for row in live.order_by().values("retention_class").annotate(**aggregates)
-    }
+        held_rows = {
+            row["retention_class"]: row
+            for row in live.filter(held_q)
+            .order_by()
+            .values("retention_class")
+            .annotate(
+                n=Count("id"),
+                expiring=Count(
+                    "id", filter=_any_class({c: retention_cutoff(c, horizon) for c in CLASSES})
+                ),
+                overdue=Count(
+                    "id", filter=_any_class({c: retention_cutoff(c, now) for c in CLASSES})
+                ),
+            )
+        }
     states: dict[str, dict[str, Any]] = {}
     for name in CLASSES:
-        row = rows.get(name, {})
-        held_count = int(row.get("held", 0))
-        expiring_count = int(row.get("expiring", 0))
-        oldest = row.get("oldest")
+        held = held_rows.get(name, {})
+        expiring = made_by(name, retention_cutoff(name, horizon)) - int(held.get("expiring", 0))
+        overdue = made_by(name, retention_cutoff(name, now)) - int(held.get("overdue", 0))
+        oldest_free = live.filter(retention_class=name)
+        if held_q is not None:
+            oldest_free = oldest_free.exclude(held_q)
+        oldest = oldest_free.order_by("created_at").values_list("created_at", flat=True).first()
         states[name] = {
-            "active": int(row.get("live", 0)) - held_count - expiring_count,
-            "expiring": expiring_count,
-            "overdue": int(row.get("overdue", 0)),
-            "legal_hold": held_count,
+            "active": int(totals.get(name, 0)) - int(held.get("n", 0)) - expiring,
+            "expiring": expiring,
+            "overdue": overdue,
+            "legal_hold": int(held.get("n", 0)),
+            "anonymised": int(anonymised.get(name, 0)),
             "next_expiry": iso(oldest + timedelta(days=retention_days(name))) if oldest else None,
         }
     return states
+
+
+def _any_class(cutoffs: dict[str, datetime]) -> Q:
+    """Rows made at or before their own class's cutoff."""
+    parts = [Q(retention_class=name, created_at__lte=cut) for name, cut in cutoffs.items()]
+    combined = parts[0]
+    for part in parts[1:]:
+        combined |= part
+    return combined
 
 
 def artifact_states(*, now: datetime, holds: list[LegalHold]) -> dict[str, dict[str, Any]]:
@@ -274,9 +321,6 @@ def article_12_status(*, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     holds = hold_rules.active_holds()
     decisions = decision_states(now=now, holds=holds)
-    anonymised = anonymised_counts()
-    for name in CLASSES:
-        decisions[name]["anonymised"] = anonymised.get(name, 0)
     artifacts = artifact_states(now=now, holds=holds)
     runs = RetentionRun.objects.order_by("-started_at", "-id")
     return {
@@ -310,19 +354,8 @@ def system_section_context(ai_system: Any) -> dict[str, Any]:
     decisions = decision_states(
         now=now, holds=holds, base=Decision.objects.filter(ai_system=system_id)
     )
-    anonymised = dict(
-        Decision.objects.filter(ai_system=system_id, anonymised_at__isnull=False)
-        .order_by()
-        .values_list("retention_class")
-        .annotate(n=Count("pk"))
-    )
     rows = [
-        {
-            "retention_class": name,
-            "days": retention_days(name),
-            **decisions[name],
-            "anonymised": int(anonymised.get(name, 0)),
-        }
+        {"retention_class": name, "days": retention_days(name), **decisions[name]}
         for name in CLASSES
     ]
     of_system = Decision.objects.filter(ai_system=system_id)

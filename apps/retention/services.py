@@ -35,7 +35,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.principals import actor_of, system_actor
@@ -48,8 +48,8 @@ from apps.evidence.models import EvidenceArtifact
 from apps.ledger import events
 from apps.ledger import services as ledger
 from apps.ledger.entry_types import EntryType
+from apps.retention import daycounts, selectors
 from apps.retention import holds as hold_rules
-from apps.retention import selectors
 from apps.retention.constants import (
     LOCK_CLASS,
     MAX_HOLD_DECISIONS,
@@ -334,14 +334,14 @@ def _held_only(queryset: QuerySet[Any], holds: list[LegalHold]) -> QuerySet[Any]
 
 
 # The words people wrote, per oversight table: (model, decision lookup, {field: erased value},
-# the filter that says there is still something to erase). An escalation opened by the engine
-# (``escalated_by`` empty) keeps its reason: it is the engine's own text, as on the decision.
+# the filter that says there is still something to erase). An escalation the engine opened keeps
+# its reason: it is the engine's own text, the decision's reason (which stays) copied.
 _TEXTS: tuple[tuple[Any, str, dict[str, str], Q], ...] = (
     (
         Escalation,
         "decision",
         {"reason": "", "reason_salt": ""},
-        ~Q(escalated_by="") & (~Q(reason="") | ~Q(reason_salt="")),
+        ~Q(reason=F("decision__reason")) & (~Q(reason="") | ~Q(reason_salt="")),
     ),
     (
         Escalation,
@@ -375,15 +375,12 @@ _TEXTS: tuple[tuple[Any, str, dict[str, str], Q], ...] = (
 )
 
 
-def _erase_texts(decision_ids: Any, since: datetime | None = None) -> int:
-    """Erase what people wrote about the decisions ``decision_ids`` (a list or a subquery of
-    ids); the number of rows changed. ``since``: only rows written or changed from then on."""
+def _erase_texts(decision_ids: list[Any]) -> int:
+    """Erase what people wrote about the decisions ``decision_ids``; the number of rows
+    changed."""
     erased = 0
     for model, lookup, values, remaining in _TEXTS:
         rows = model.objects.filter(**{f"{lookup}_id__in": decision_ids}).filter(remaining)
-        if since is not None:
-            stamp = "updated_at" if hasattr(model, "updated_at") else "created_at"
-            rows = rows.filter(**{f"{stamp}__gte": since})
         erased += rows.update(**values)
     return erased
 
@@ -444,6 +441,7 @@ def retention_sweep(
         logger.info("a retention sweep is already running; this one does nothing")
         return SweepResult(as_of=as_of, skipped=True)
     try:
+        daycounts.fill(now=now)  # so that the status never pays for a day's count itself
         run, result = _start(as_of=as_of, actor=actor, trigger=trigger, now=now)
         since = _texts_since(run)
         for retention_class in CLASSES:
@@ -506,6 +504,53 @@ def _texts_since(run: RetentionRun) -> datetime | None:
     return runs.values_list("started_at", flat=True).first()
 
 
+def _after(key: tuple[datetime, Any]) -> Q:
+    """Decisions after ``key`` in (created_at, id) order."""
+    return Q(created_at__gt=key[0]) | Q(created_at=key[0], id__gt=key[1])
+
+
+def _up_to(key: tuple[datetime, Any]) -> Q:
+    """Decisions up to and including ``key`` in (created_at, id) order."""
+    return Q(created_at__lt=key[0]) | Q(created_at=key[0], id__lte=key[1])
+
+
+def _with_texts_sql() -> str:
+    """PostgreSQL: the decisions of one array parameter that have rows of people's words."""
+    tables = [m._meta.db_table for m in (Escalation, Override, AgentStop)]
+    record = ResponsibilityRecord._meta.db_table
+    parts = [
+        f"SELECT decision_id FROM {table} WHERE decision_id IN (SELECT id FROM batch)"  # noqa: S608
+        for table in tables
+    ]
+    parts.append(
+        f"SELECT decision_id FROM {record} WHERE decision_id IN (SELECT id FROM batch) "  # noqa: S608
+        "AND kind <> 'decision' AND actor_kind <> 'system'"
+    )
+    # Table names come from model metadata; the ids are the one bound parameter.
+    return "WITH batch AS (SELECT unnest(%s::uuid[]) AS id) " + " UNION ".join(parts)
+
+
+def _with_texts(ids: list[Any]) -> list[Any]:
+    """The decisions among ``ids`` that people wrote anything about (most have nothing): one
+    query, with the ids as one array parameter on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_with_texts_sql(), [[str(pk) for pk in ids]])
+            return [row[0] for row in cursor.fetchall()]
+    found: set[Any] = set()
+    for model in (Escalation, Override, AgentStop):
+        found.update(
+            model.objects.filter(decision_id__in=ids).values_list("decision_id", flat=True)
+        )
+    found.update(
+        ResponsibilityRecord.objects.filter(decision_id__in=ids)
+        .exclude(kind=ResponsibilityRecord.Kind.DECISION)
+        .exclude(actor_kind=ResponsibilityRecord.ActorKind.SYSTEM)
+        .values_list("decision_id", flat=True)
+    )
+    return list(found)
+
+
 def _sweep_class(
     run: RetentionRun,
     result: SweepResult,
@@ -515,7 +560,10 @@ def _sweep_class(
     deadline: float | None,
 ) -> None:
     """Anonymise the class's due decisions batch by batch, walking the live index once in
-    (created_at, id) order so that held decisions are passed over, not read again."""
+    (created_at, id) order so that held decisions are passed over, not read again.
+
+    Each batch reads the ids of its page, then updates the same key range with the same filters
+    (no list of ids to send back), and erases texts only of the few decisions that have any."""
     after: tuple[datetime, Any] | None = None
     while not result.time_limited:
         if deadline is not None and time.monotonic() >= deadline:
@@ -523,23 +571,21 @@ def _sweep_class(
             break
         with transaction.atomic():
             hold_rules.lock_holds(exclusive=False)
-            holds = hold_rules.active_holds()
-            page = _not_held(_due(retention_class, result.as_of), holds)
+            page = _not_held(_due(retention_class, result.as_of), hold_rules.active_holds())
             if after is not None:
-                page = page.filter(
-                    Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1])
-                )
+                page = page.filter(_after(after))
             batch = list(
                 page.order_by("created_at", "id").values_list("created_at", "id")[:batch_size]
             )
             if not batch:
                 break
-            ids = [pk for _, pk in batch]
-            stamp = timezone.now()
-            changed = Decision.objects.filter(pk__in=ids, anonymised_at__isnull=True).update(
-                context=None, context_salt="", anonymised_at=stamp
+            last = batch[-1]
+            changed = page.filter(_up_to(last)).update(
+                context=None, context_salt="", anonymised_at=timezone.now()
             )
-            texts = _erase_texts(ids)
+            daycounts.add_anonymised(retention_class, [created for created, _ in batch])
+            with_texts = _with_texts([pk for _, pk in batch])
+            texts = _erase_texts(with_texts) if with_texts else 0
             counts = {
                 **result.anonymised,
                 retention_class: result.anonymised[retention_class] + changed,
@@ -550,7 +596,7 @@ def _sweep_class(
         # Committed: only now does the in-memory result move on.
         result.anonymised = counts
         result.texts_erased += texts
-        after = batch[-1]
+        after = last
         if progress is not None:
             progress(result)
     with transaction.atomic():
@@ -561,17 +607,31 @@ def _sweep_class(
 
 
 def _erase_late_texts(run: RetentionRun, result: SweepResult, since: datetime | None) -> None:
+    """Erase words written about already anonymised (and not held) decisions since ``since``.
+
+    Every such word comes with an escalation, approval, override or stop row written or changed
+    then (a responsibility record is written only beside one of them), so the small oversight
+    tables say which decisions to look at; their texts are then erased as in a batch."""
     if since is None:
         return
     with transaction.atomic():
         hold_rules.lock_holds(exclusive=False)
+        recent: set[Any] = set()
+        for model, lookup in (
+            (Escalation, "decision_id"),
+            (EscalationApproval, "escalation__decision_id"),
+            (Override, "decision_id"),
+            (AgentStop, "decision_id"),
+        ):
+            rows = model.objects.filter(updated_at__gte=since)
+            recent.update(rows.values_list(lookup, flat=True))
         holds = hold_rules.active_holds()
-        held = hold_rules.decisions_q(holds)
-        anonymised = Decision.objects.filter(anonymised_at__isnull=False)
-        if held is not None:
-            anonymised = anonymised.exclude(held)
-        ids = anonymised.values("pk")
-        texts = _erase_texts(ids, since=since)
+        ordered, texts = sorted(recent), 0
+        for start in range(0, len(ordered), 1000):  # by the primary key, 1,000 at a time
+            chunk = ordered[start : start + 1000]
+            found = Decision.objects.filter(pk__in=chunk, anonymised_at__isnull=False)
+            ids = list(_not_held(found, holds).values_list("pk", flat=True))
+            texts += _erase_texts(ids) if ids else 0
         if texts:
             RetentionRun.objects.filter(pk=run.pk).update(texts_erased=result.texts_erased + texts)
     result.texts_erased += texts

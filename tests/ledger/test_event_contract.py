@@ -7,7 +7,8 @@ unconfirmed answer, and evidence registered, linked and expired). While it runs,
 ``ledger_append`` call is traced back to the line that made it; the test then requires that every
 call site in ``apps/`` was exercised, that every version-2 payload validates against its type, and
 that each decision, resolution, override and stop has its responsibility record beside the entry.
-unconfirmed answer, evidence, and an AI system's registration and change). While it runs, every ``ledger_append`` call is traced back to the line that
+unconfirmed answer, evidence, an AI system's registration and change, and record-keeping: a legal
+hold placed and released, a retention sweep). While it runs, every ``ledger_append`` call is traced back to the line that
 made it; the test then requires that every call site in ``apps/`` was exercised, that every
 version-2 payload validates against its type, and that each decision, resolution, override and stop
 has its responsibility record beside the entry.

@@ -38,6 +38,6 @@ class Migration(migrations.Migration):
         migrations.RunPython(classify_existing, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='decision',
-            index=models.Index(condition=models.Q(('anonymised_at__isnull', True)), fields=['retention_class', 'created_at', 'id'], name='decisions_retention_live'),
+            index=models.Index(condition=models.Q(('anonymised_at__isnull', True)), fields=['retention_class', 'created_at', 'id'], include=['ai_system', 'actor'], name='decisions_retention_live'),
         ),
     ]

@@ -30,7 +30,7 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 DecisionId = Annotated[
     str,
     StringConstraints(
-        pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$",
         to_lower=True,
     ),
 ]
@@ -86,18 +86,19 @@ class HoldsQuery(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
 
 
-class MomentField(serializers.CharField):
+class MomentField(serializers.Field):
     """A date (``YYYY-MM-DD``; ``end_of_day``: its last moment) or an RFC 3339 time with its
     offset, as an aware ``datetime``."""
 
     def __init__(self, *, end_of_day: bool = False, **kwargs: Any) -> None:
         self.end_of_day = end_of_day
-        kwargs.setdefault("max_length", 40)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> datetime:
-        text = super().to_internal_value(data)
+        text = data.strip() if isinstance(data, str) else ""
         try:
+            if not 10 <= len(text) <= 40:
+                raise ValueError(text)
             if len(text) == 10:
                 day = date.fromisoformat(text)
                 return datetime.combine(day, time.max if self.end_of_day else time.min, tzinfo=UTC)
@@ -109,6 +110,9 @@ class MomentField(serializers.CharField):
         if moment.utcoffset() is None:
             raise serializers.ValidationError("Give the time with its offset (Z or +hh:mm).")
         return moment
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
 
 
 class PackageQuery(serializers.Serializer):

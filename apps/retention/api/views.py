@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,10 +52,19 @@ class Article12StatusApi(APIView):
         return Response(selectors.article_12_status())
 
 
+class _FormatIsOurs(DefaultContentNegotiation):
+    """``?format=`` names the package's format here, not a DRF renderer: answers (and errors)
+    are rendered by the first renderer, JSON; CSV and Markdown bodies are built by the view."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class RegulatoryPackageApi(APIView):
     """What record-keeping did over a period, for an authority: JSON, CSV or Markdown."""
 
     permission_classes = [CanRead]
+    content_negotiation_class = _FormatIsOurs
 
     @extend_schema(
         operation_id="eu_ai_act_article_12_regulatory_package",
