@@ -8,6 +8,8 @@ evidence artifacts past their retention expired (their bytes deleted). Nothing b
 back: there is no copy, and the ledger only ever held their salted commitments, which without the
 salt reveal nothing (DESIGN §7, DOMAIN Part C). What stays is everything the ledger commits to in
 clear, every hash, and each decision's class and ``anonymised_at``; the chain verifies as before.
+The erasing writes are the owning apps' own functions (``apps.decisions.erasure``,
+``apps.escalations.services.erasure``); this module decides what and when.
 
 How it runs (ADR 0021): decisions are found through the partial index of live decisions
 (``decisions_retention_live``) by class and age and erased in small batches, each its own short
@@ -35,14 +37,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.principals import actor_of, system_actor
 from apps.core.exceptions import Conflict, InvalidInput, NotFound
 from apps.core.retention import RetentionClass, retention_cutoff
-from apps.decisions.models import Decision, ResponsibilityRecord
-from apps.escalations.models import AgentStop, Escalation, EscalationApproval, Override
+from apps.decisions import erasure as decision_erasure
+from apps.decisions.models import Decision
+from apps.escalations import services as escalations
 from apps.evidence import services as evidence
 from apps.evidence.models import EvidenceArtifact
 from apps.ledger import events
@@ -333,56 +336,12 @@ def _held_only(queryset: QuerySet[Any], holds: list[LegalHold]) -> QuerySet[Any]
     return queryset.none() if held is None else queryset.filter(held)
 
 
-# The words people wrote, per oversight table: (model, decision lookup, {field: erased value},
-# the filter that says there is still something to erase). An escalation the engine opened keeps
-# its reason: it is the engine's own text, the decision's reason (which stays) copied.
-_TEXTS: tuple[tuple[Any, str, dict[str, str], Q], ...] = (
-    (
-        Escalation,
-        "decision",
-        {"reason": "", "reason_salt": ""},
-        ~Q(reason=F("decision__reason")) & (~Q(reason="") | ~Q(reason_salt="")),
-    ),
-    (
-        Escalation,
-        "decision",
-        {"resolution_note": "", "note_salt": ""},
-        ~Q(resolution_note="") | ~Q(note_salt=""),
-    ),
-    (
-        EscalationApproval,
-        "escalation__decision",
-        {"note": "", "note_salt": ""},
-        ~Q(note="") | ~Q(note_salt=""),
-    ),
-    (
-        Override,
-        "decision",
-        {"justification": "", "justification_salt": ""},
-        ~Q(justification="") | ~Q(justification_salt=""),
-    ),
-    (AgentStop, "decision", {"reason": "", "reason_salt": ""}, ~Q(reason="") | ~Q(reason_salt="")),
-    # A person's or an agent's record keeps their words in ``reason``; the engine's and the SLA
-    # expiry's records keep the machine's.
-    (
-        ResponsibilityRecord,
-        "decision",
-        {"reason": ""},
-        ~Q(kind=ResponsibilityRecord.Kind.DECISION)
-        & ~Q(actor_kind=ResponsibilityRecord.ActorKind.SYSTEM)
-        & ~Q(reason=""),
-    ),
-)
-
-
 def _erase_texts(decision_ids: list[Any]) -> int:
-    """Erase what people wrote about the decisions ``decision_ids``; the number of rows
-    changed."""
-    erased = 0
-    for model, lookup, values, remaining in _TEXTS:
-        rows = model.objects.filter(**{f"{lookup}_id__in": decision_ids}).filter(remaining)
-        erased += rows.update(**values)
-    return erased
+    """Erase what people wrote about these decisions (their oversight rows and responsibility
+    records, through the owning apps); the number of rows changed."""
+    return escalations.oversight_texts_erase(
+        decision_ids=decision_ids
+    ) + decision_erasure.responsibility_reasons_erase(decision_ids=decision_ids)
 
 
 def _try_sweep_lock() -> bool:
@@ -514,43 +473,6 @@ def _up_to(key: tuple[datetime, Any]) -> Q:
     return Q(created_at__lt=key[0]) | Q(created_at=key[0], id__lte=key[1])
 
 
-def _with_texts_sql() -> str:
-    """PostgreSQL: the decisions of one array parameter that have rows of people's words."""
-    tables = [m._meta.db_table for m in (Escalation, Override, AgentStop)]
-    record = ResponsibilityRecord._meta.db_table
-    parts = [
-        f"SELECT decision_id FROM {table} WHERE decision_id IN (SELECT id FROM batch)"  # noqa: S608
-        for table in tables
-    ]
-    parts.append(
-        f"SELECT decision_id FROM {record} WHERE decision_id IN (SELECT id FROM batch) "  # noqa: S608
-        "AND kind <> 'decision' AND actor_kind <> 'system'"
-    )
-    # Table names come from model metadata; the ids are the one bound parameter.
-    return "WITH batch AS (SELECT unnest(%s::uuid[]) AS id) " + " UNION ".join(parts)
-
-
-def _with_texts(ids: list[Any]) -> list[Any]:
-    """The decisions among ``ids`` that people wrote anything about (most have nothing): one
-    query, with the ids as one array parameter on PostgreSQL."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_with_texts_sql(), [[str(pk) for pk in ids]])
-            return [row[0] for row in cursor.fetchall()]
-    found: set[Any] = set()
-    for model in (Escalation, Override, AgentStop):
-        found.update(
-            model.objects.filter(decision_id__in=ids).values_list("decision_id", flat=True)
-        )
-    found.update(
-        ResponsibilityRecord.objects.filter(decision_id__in=ids)
-        .exclude(kind=ResponsibilityRecord.Kind.DECISION)
-        .exclude(actor_kind=ResponsibilityRecord.ActorKind.SYSTEM)
-        .values_list("decision_id", flat=True)
-    )
-    return list(found)
-
-
 def _sweep_class(
     run: RetentionRun,
     result: SweepResult,
@@ -580,11 +502,14 @@ def _sweep_class(
             if not batch:
                 break
             last = batch[-1]
-            changed = page.filter(_up_to(last)).update(
-                context=None, context_salt="", anonymised_at=timezone.now()
+            changed = decision_erasure.decisions_anonymise(
+                decisions=page.filter(_up_to(last)), now=timezone.now()
             )
             daycounts.add_anonymised(retention_class, [created for created, _ in batch])
-            with_texts = _with_texts([pk for _, pk in batch])
+            # A person's words come with an oversight row: most decisions have none.
+            with_texts = list(
+                escalations.oversight_decision_ids(decision_ids=[pk for _, pk in batch])
+            )
             texts = _erase_texts(with_texts) if with_texts else 0
             counts = {
                 **result.anonymised,
@@ -616,15 +541,7 @@ def _erase_late_texts(run: RetentionRun, result: SweepResult, since: datetime | 
         return
     with transaction.atomic():
         hold_rules.lock_holds(exclusive=False)
-        recent: set[Any] = set()
-        for model, lookup in (
-            (Escalation, "decision_id"),
-            (EscalationApproval, "escalation__decision_id"),
-            (Override, "decision_id"),
-            (AgentStop, "decision_id"),
-        ):
-            rows = model.objects.filter(updated_at__gte=since)
-            recent.update(rows.values_list(lookup, flat=True))
+        recent = escalations.oversight_changed_since(since=since)
         holds = hold_rules.active_holds()
         ordered, texts = sorted(recent), 0
         for start in range(0, len(ordered), 1000):  # by the primary key, 1,000 at a time
