@@ -32,6 +32,8 @@ urlpatterns = [
     path("", include("apps.aisystems.api.urls")),
     # EU AI Act monitoring (Art. 9, 14, 72): compliance/eu-ai-act/..., before compliance/<framework>.
     path("", include("apps.monitoring.api.urls")),
+    # EU AI Act modules (compliance/eu-ai-act/...), before compliance/<framework>/... too.
+    path("", include("apps.retention.api.urls")),
     path("", include("apps.compliance.api.urls")),
 ]
 

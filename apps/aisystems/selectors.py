@@ -72,14 +72,16 @@ def ai_system_as_dict(system: AISystem) -> dict[str, Any]:
 
 # --- The registered ids, cached per process --------------------------------------------------------
 #
-# /decide asks "is this ai_system registered?" on every call that names one. The answer comes from
-# the set of all registered ids, loaded in one query and kept for LEXECON_AI_SYSTEM_CACHE_SECONDS
-# (0 disables the cache). A registration in this process forgets the set at once (and again when
-# its transaction commits); other processes see it within the TTL. Suspended and retired systems
-# stay registered: their decisions are linked to them as before.
+# /decide asks "is this ai_system registered?" on every call that names one, and takes the system's
+# risk class for the decision's retention class (apps.core.retention). Both come from one map of
+# every registered id to its risk class, loaded in one query and kept for
+# LEXECON_AI_SYSTEM_CACHE_SECONDS (0 disables the cache). A registration or change in this process
+# forgets the map at once (and again when its transaction commits); other processes see it within
+# the TTL. Suspended and retired systems stay registered: their decisions are linked to them as
+# before.
 
-_registered: tuple[frozenset[str], float] | None = None
-# Bumped by every forget: a set loaded while a registration was being written is not kept.
+_registered: tuple[dict[str, str], float] | None = None
+# Bumped by every forget: a map loaded while a registration was being written is not kept.
 _generation = 0
 _lock = threading.Lock()
 
@@ -91,8 +93,8 @@ def forget_registered_ids() -> None:
         _generation += 1
 
 
-def registered_ids() -> frozenset[str]:
-    """The ids of every registered system (cached for a short while, see above)."""
+def _registered_map() -> dict[str, str]:
+    """Every registered system id → its risk class (cached for a short while, see above)."""
     global _registered
     ttl = float(settings.LEXECON_AI_SYSTEM_CACHE_SECONDS)
     cached = _registered
@@ -100,14 +102,24 @@ def registered_ids() -> frozenset[str]:
     if ttl > 0 and cached is not None and cached[1] > now:
         return cached[0]
     generation = _generation
-    ids = frozenset(AISystem.objects.values_list("id", flat=True))
+    found = dict(AISystem.objects.values_list("id", "risk_class"))
     if ttl > 0:
         with _lock:
             if generation == _generation:
-                _registered = (ids, now + ttl)
-    return ids
+                _registered = (found, now + ttl)
+    return found
+
+
+def registered_ids() -> frozenset[str]:
+    """The ids of every registered system (cached for a short while, see above)."""
+    return frozenset(_registered_map())
 
 
 def ai_system_is_registered(system_id: str) -> bool:
     """Whether ``system_id`` names a registered system, whatever its status."""
-    return system_id in registered_ids()
+    return system_id in _registered_map()
+
+
+def registered_risk_class(system_id: str) -> str | None:
+    """The risk class of a registered system (None: not registered), from the same cached map."""
+    return _registered_map().get(system_id)

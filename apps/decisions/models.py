@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.ids import uuid7
+from apps.core.retention import RetentionClass
 from apps.decisions.querysets import DecisionQuerySet, ResponsibilityRecordQuerySet
 
 
@@ -19,7 +20,11 @@ class Decision(models.Model):
     transaction); ``ledger_seq``/``ledger_entry_hash``/``timestamp`` come from that entry.
 
     The request context is personal-data-bearing, so it stays here (erasable) and the ledger holds
-    only ``context_commitment`` = SHA-256(salt ‖ canonical(context)).
+    only ``context_commitment`` = SHA-256(salt ‖ canonical(context)). ``retention_class`` is set
+    when the decision is written (``apps.core.retention``); once that class's period has passed,
+    the retention sweep (``apps.retention``) erases ``context`` and ``context_salt`` and sets
+    ``anonymised_at`` — the only change a decision row ever sees after it is written, apart from
+    ``response_unconfirmed``.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
@@ -65,6 +70,12 @@ class Decision(models.Model):
     # Set when the answer may not have reached the agent (apps.decisions.delivery, ADR 0010).
     response_unconfirmed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Record-keeping (EU AI Act Art. 12/19, ADR 0021): the class fixed at write time, and when the
+    # retention sweep erased the personal data (context, its salt, people's words) of this decision.
+    retention_class = models.CharField(
+        max_length=16, choices=RetentionClass.choices, default=RetentionClass.STANDARD
+    )
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     objects = DecisionQuerySet.as_manager()
 
@@ -84,6 +95,17 @@ class Decision(models.Model):
                 fields=["ai_system", "created_at"],
                 condition=~models.Q(ai_system=""),
                 name="decisions_ai_system_time",
+            ),
+            # What the retention sweep and the Art. 12 status read: the decisions whose personal
+            # data is still there, by class and age. Partial, so a decision leaves it once
+            # anonymised and the index holds only the live tail, however long the table grows;
+            # ai_system and actor ride along (PostgreSQL INCLUDE) so that legal holds can be
+            # counted from the index alone, without visiting the wide rows (ADR 0021).
+            models.Index(
+                fields=["retention_class", "created_at", "id"],
+                include=["ai_system", "actor"],
+                condition=models.Q(anonymised_at__isnull=True),
+                name="decisions_retention_live",
             ),
         ]
         constraints = [

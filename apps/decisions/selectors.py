@@ -127,6 +127,10 @@ def decision_detail(decision: Decision) -> dict[str, Any]:
     body["ai_system_registered"] = decision.ai_system_registered
     # True when the answer may never have reached the agent (ADR 0010); a replay still returns it.
     body["response_unconfirmed"] = decision.response_unconfirmed
+    # Record-keeping (ADR 0021): the class fixed when it was written, and when its personal data
+    # (context, people's words) was erased by the retention sweep.
+    body["retention_class"] = decision.retention_class
+    body["anonymised_at"] = escalation_selectors.rfc3339(decision.anonymised_at)
     # Any escalation counts here, also one opened later for a second look (POST /escalations/create).
     escalation = escalation_selectors.decision_escalation(decision)
     body["escalation_id"] = str(escalation.pk) if escalation else body["escalation_id"]

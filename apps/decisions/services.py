@@ -21,6 +21,7 @@ from apps.accounts.principals import actor_of, agent_actor
 from apps.aisystems import selectors as aisystems
 from apps.core.exceptions import ApplicationError, Conflict
 from apps.core.ids import uuid7
+from apps.core.retention import decision_retention_class
 from apps.decisions import delivery, records
 from apps.decisions.models import Decision, Outcome
 from apps.escalations import services as escalation_services
@@ -77,17 +78,19 @@ class UnknownAISystem(ApplicationError):
     )
 
 
-def _ai_system_registered(ai_system: str) -> bool | None:
-    """Whether the request's ``ai_system`` is registered (None: none was sent). Unknown ids are
-    refused before anything is written when the deployment requires registration; otherwise
-    they are accepted and flagged. Suspended and retired systems count as registered."""
+def _ai_system_registered(ai_system: str) -> tuple[bool | None, str | None]:
+    """Whether the request's ``ai_system`` is registered (None: none was sent), and its risk
+    class if it is (both from the registry's cached map: no query). Unknown ids are refused
+    before anything is written when the deployment requires registration; otherwise they are
+    accepted and flagged. Suspended and retired systems count as registered."""
     if not ai_system:
-        return None
-    if aisystems.ai_system_is_registered(ai_system):
-        return True
+        return None, None
+    risk_class = aisystems.registered_risk_class(ai_system)
+    if risk_class is not None:
+        return True, risk_class
     if settings.LEXECON_REQUIRE_REGISTERED_AI_SYSTEM:
         raise UnknownAISystem(details={"ai_system": ai_system})
-    return False
+    return False, None
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ def decision_make(
         if existing is not None:
             return MadeDecision(existing, replayed=True)
 
-    ai_system_registered = _ai_system_registered(request.ai_system)
+    ai_system_registered, ai_system_risk_class = _ai_system_registered(request.ai_system)
     outcome, reasons, policy_version, controls, metadata = _evaluate(request)
     risk = scoring.assess(
         term_metadata=metadata,
@@ -221,6 +224,9 @@ def decision_make(
         context=request.context,
         context_salt=salt,
         context_commitment=commitment,
+        retention_class=decision_retention_class(
+            ai_system_risk_class=ai_system_risk_class, data_classes=request.data_classes
+        ),
     )
     if principal is not None:
         actor = actor_of(principal)

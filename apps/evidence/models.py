@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from apps.core.ids import uuid7
+from apps.core.retention import RetentionClass
 from apps.evidence.constants import ArtifactType
 from apps.evidence.querysets import EvidenceArtifactQuerySet
 
@@ -38,6 +39,11 @@ class EvidenceArtifact(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     retention_days = models.PositiveIntegerField()
     retention_until = models.DateTimeField()
+    # Record-keeping class fixed at registration (apps.core.retention, ADR 0021): a floor on
+    # retention_days, never a shortening of the type's period.
+    retention_class = models.CharField(
+        max_length=16, choices=RetentionClass.choices, default=RetentionClass.STANDARD
+    )
     # Who registered it: the agent key (for the visibility rule) and the ledger actor id.
     registered_by_key = models.ForeignKey(
         "accounts.AgentKey",

@@ -79,6 +79,7 @@ def evidence_as_dict(artifact: EvidenceArtifact) -> dict[str, Any]:
         "created_at": artifact.created_at.isoformat().replace("+00:00", "Z"),
         "retention_days": artifact.retention_days,
         "retention_until": _rfc3339(artifact.retention_until),
+        "retention_class": artifact.retention_class,
         "expired_at": _rfc3339(artifact.expired_at),
         "registered_by": artifact.registered_by,
         "ledger_entry_id": artifact.ledger_seq,

@@ -17,7 +17,7 @@ expiry that may delete them, so the one never removes what the other has just re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
@@ -30,7 +30,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.principals import AgentPrincipal, actor_of, system_actor
+from apps.aisystems import selectors as aisystems
 from apps.core.exceptions import ApplicationError, InvalidInput, NotFound
+from apps.core.retention import artifact_retention_class
+from apps.core.retention import retention_days as class_days
 from apps.decisions.models import Decision
 from apps.evidence.constants import (
     CHUNK_SIZE,
@@ -111,6 +114,16 @@ def parse_control_ref(ref: str) -> tuple[str, str]:
             details={"control_ids": [ref]},
         )
     return match["framework"], match["control_id"]
+
+
+def _retention_class(decisions: list[Decision], metadata: dict[str, Any]) -> str:
+    """The artifact's class from its linked decisions (already loaded) and the AI system its
+    metadata names (the registry's cached map): no extra query."""
+    named = metadata.get("ai_system")
+    risk_class = aisystems.registered_risk_class(named) if isinstance(named, str) else None
+    return artifact_retention_class(
+        linked_classes=[d.retention_class for d in decisions], ai_system_risk_class=risk_class
+    )
 
 
 @dataclass
@@ -197,7 +210,10 @@ def evidence_register(
     """Hash and store ``content`` (a seekable file, read in chunks), write the artifact, its links
     and its ``evidence.registered`` entry; return the artifact.
 
-    ``retention_days`` may lengthen the type's retention, never shorten it.
+    ``retention_days`` may lengthen the type's retention, never shorten it. The artifact's
+    retention class (``apps.core.retention``) is a floor on top: an artifact linked to a
+    high-risk decision, or naming a high-risk system in ``metadata.ai_system``, is kept at least
+    as long as its class says.
     """
     if artifact_type not in ArtifactType.values:
         raise InvalidInput(
@@ -215,6 +231,8 @@ def evidence_register(
         decisions=_visible_decisions(principal, decision_ids),
         controls=list(dict.fromkeys(parse_control_ref(ref) for ref in control_ids)),
     )
+    retention_class = _retention_class(pending.decisions, metadata or {})
+    days = max(days, class_days(retention_class))
     digest = digest_chunks(content.chunks(CHUNK_SIZE), limit=max_bytes())
     created_file = _store(content, digest.sha256)
     try:
@@ -232,6 +250,7 @@ def evidence_register(
                 media_type=media_type,
                 source=source,
                 days=days,
+                retention_class=retention_class,
                 metadata=metadata or {},
                 pending=pending,
             )
@@ -250,6 +269,7 @@ def _write_artifact(
     media_type: str,
     source: str,
     days: int,
+    retention_class: str,
     metadata: dict[str, Any],
     pending: _Pending,
 ) -> EvidenceArtifact:
@@ -264,6 +284,7 @@ def _write_artifact(
         metadata=metadata,
         retention_days=days,
         retention_until=timezone.now() + timedelta(days=days),
+        retention_class=retention_class,
         registered_by_key_id=(principal.key_id if isinstance(principal, AgentPrincipal) else None),
         registered_by=actor["id"],
         ledger_seq=0,
@@ -394,14 +415,20 @@ def open_content(artifact: EvidenceArtifact) -> IO[bytes]:
 RETENTION_ACTOR = system_actor("evidence_retention", "evidence retention expiry")
 
 
-def legal_hold_applies(artifact: EvidenceArtifact) -> bool:
-    """Whether a legal hold keeps ``artifact`` past its retention.
+#: Functions ``artifact -> bool`` that say whether a legal hold keeps an artifact past its
+#: retention. Apps above evidence append to it when they start (``apps.retention``'s ``ready()``:
+#: its legal holds); evidence cannot import them (docs/architecture.md). Each is called inside the
+#: expiry's transaction for that artifact, so a hold it reports cannot be placed between the
+#: check and the expiry.
+legal_hold_checks: list[Callable[[EvidenceArtifact], bool]] = []
 
-    Always False today: there are no legal holds yet (issue #17). This is the hook that issue fills
-    in, e.g. by asking whether any decision the artifact is linked to is under hold; a held
-    artifact is skipped (not expired, nothing written) and looked at again on every run.
+
+def legal_hold_applies(artifact: EvidenceArtifact) -> bool:
+    """Whether a legal hold keeps ``artifact`` past its retention (any registered check says so).
+
+    A held artifact is skipped (not expired, nothing written) and looked at again on every run.
     """
-    return False
+    return any(check(artifact) for check in legal_hold_checks)
 
 
 @dataclass(frozen=True)
@@ -440,26 +467,35 @@ def evidence_expire_due(
         if not batch:
             break
         for artifact in batch:
-            if legal_hold_applies(artifact):
-                held += 1
-                continue
             outcome = _expire(artifact, actor=actor, now=now)
-            if outcome is not None:
+            if outcome is _HELD:
+                held += 1
+            elif outcome is not None:
                 expired += 1
                 deleted += outcome
         after = batch[-1]
     return ExpiryResult(expired=expired, bytes_deleted=deleted, held=held)
 
 
-def _expire(artifact: EvidenceArtifact, *, actor: dict[str, Any], now: datetime) -> bool | None:
-    """Expire one artifact; None if it was already expired, else whether its bytes were deleted.
+#: What ``_expire`` answers for an artifact a legal hold keeps.
+_HELD = "held"
 
-    The bytes are deleted inside the transaction, under the content lock, so that no registration
-    can come to rely on them in between. Should the commit fail after that, the bytes are gone and
-    the row is still unexpired; the next run expires it (its retention had ended anyway).
+
+def _expire(
+    artifact: EvidenceArtifact, *, actor: dict[str, Any], now: datetime
+) -> bool | str | None:
+    """Expire one artifact; None if it was already expired, ``_HELD`` if a legal hold keeps it
+    (nothing written), else whether its bytes were deleted.
+
+    The hold is asked inside the transaction (a check may lock against holds being placed), and
+    the bytes are deleted inside it too, under the content lock, so that no registration can come
+    to rely on them in between. Should the commit fail after that, the bytes are gone and the row
+    is still unexpired; the next run expires it (its retention had ended anyway).
     """
     with transaction.atomic():
         _lock_content(artifact.sha256)
+        if legal_hold_applies(artifact):
+            return _HELD
         marked = EvidenceArtifact.objects.filter(pk=artifact.pk, expired_at__isnull=True).update(
             expired_at=now
         )

@@ -55,4 +55,10 @@ class EntryType(models.TextChoices):
         "incident.suggestion_dismissed",
         "Suggested serious incident dismissed",
     )
+    LEGAL_HOLD_PLACED = "legal_hold.placed", "Legal hold placed"
+    LEGAL_HOLD_RELEASED = "legal_hold.released", "Legal hold released"
+    RETENTION_SWEEP_COMPLETED = (
+        "retention.sweep_completed",
+        "Retention sweep completed (personal data past retention erased)",
+    )
     TEST_EVENT = "test.event", "Test event (tests and benchmarks only)"

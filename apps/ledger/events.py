@@ -623,6 +623,64 @@ class IncidentSuggestionDismissed(Envelope):
     reason_commitment: Hex64
 
 
+HoldScope = Literal["ai_system", "actor", "decision_ids", "time_range"]
+RetentionClassName = Literal["high_risk", "standard", "gdpr_intersect"]
+Count = Annotated[int, Field(ge=0)]
+
+
+class LegalHoldPlaced(Envelope):
+    """A legal hold was placed (apps.retention): what it covers in clear (an AI system id, the
+    decisions' actor as on ``decision.made``, decision ids, a period), the reason and who asked
+    for it only as commitments opened with the hold's salt."""
+
+    SUBJECT = "legal_hold"
+    hold_id: Uuid
+    scope: HoldScope
+    ai_system: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None
+    decision_actor: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None
+    decision_ids: list[Uuid]
+    period_from: Timestamp | None
+    period_to: Timestamp | None
+    reason_commitment: Hex64
+    requested_by_commitment: Hex64
+
+
+class LegalHoldReleased(Envelope):
+    """A legal hold ended; its release reason only as a commitment (the hold's salt)."""
+
+    SUBJECT = "legal_hold"
+    hold_id: Uuid
+    scope: HoldScope
+    placed_seq: Annotated[int, Field(ge=1)]
+    reason_commitment: Hex64
+
+
+class ResumedRun(_Strict):
+    run_id: Uuid
+    decisions_anonymised: Count
+    artifacts_expired: Count
+
+
+class RetentionSweepCompleted(Envelope):
+    """One completed run of the retention sweep and what it did: decisions whose context, salt
+    and people's words it erased (per class), oversight texts erased, decisions and artifacts a
+    legal hold kept, artifacts expired (each also has its ``evidence.expired`` entry), the
+    interrupted runs whose work it took over, and whether it stopped at its time budget."""
+
+    SUBJECT = "retention_run"
+    run_id: Uuid
+    as_of: Timestamp
+    started_at: Timestamp
+    decisions_anonymised: dict[RetentionClassName, Count]
+    texts_erased: Count
+    decisions_held: Count
+    artifacts_expired: Count
+    artifact_contents_deleted: Count
+    artifacts_held: Count
+    resumed: list[ResumedRun]
+    time_limited: bool
+
+
 class TestEvent(_Strict):
     """Free-form payloads for the ledger's own tests and benchmarks; refused unless
     ``LEXECON_LEDGER_TEST_EVENTS`` is on (test settings only)."""
@@ -681,6 +739,9 @@ REGISTRY: dict[str, type[_Strict]] = {
     EntryType.INCIDENT_REPORT_GENERATED: IncidentReportGenerated,
     EntryType.INCIDENT_DEADLINE_WARNING: IncidentDeadlineWarning,
     EntryType.INCIDENT_SUGGESTION_DISMISSED: IncidentSuggestionDismissed,
+    EntryType.LEGAL_HOLD_PLACED: LegalHoldPlaced,
+    EntryType.LEGAL_HOLD_RELEASED: LegalHoldReleased,
+    EntryType.RETENTION_SWEEP_COMPLETED: RetentionSweepCompleted,
     EntryType.TEST_EVENT: TestEvent,
 }
 

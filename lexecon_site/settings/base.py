@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "apps.decisions",
     "apps.monitoring",
     "apps.incidents",
+    "apps.retention",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
     "incidents-clocks": {
         "task": "incidents.check_clocks",
         "schedule": float(integer("LEXECON_INCIDENT_CLOCK_INTERVAL_SECONDS", 300)),
+    },
+    "compliance-retention-sweep": {
+        "task": "compliance.retention_sweep",
+        "schedule": float(integer("LEXECON_RETENTION_SWEEP_INTERVAL_SECONDS", 86400)),
     },
 }
 
@@ -345,6 +350,35 @@ LEXECON_AI_ACT_CALENDAR_OVERRIDES = dict(
     for item in text("LEXECON_AI_ACT_CALENDAR_OVERRIDES", "").split(",")
     if "=" in item
 )
+
+# Record-keeping (EU AI Act Art. 12/19; docs/eu-ai-act/retention.md, ADR 0021). Days each retention
+# class keeps a record's personal data (decision context, people's free text) and evidence bytes;
+# the sweep erases them after that. Production refuses a standard period below 180 days.
+LEXECON_RETENTION_DAYS = {
+    "high_risk": integer("LEXECON_RETENTION_DAYS_HIGH_RISK", 3650),
+    "standard": integer("LEXECON_RETENTION_DAYS_STANDARD", 180),
+    "gdpr_intersect": integer("LEXECON_RETENTION_DAYS_GDPR_INTERSECT", 90),
+}
+# Data classes on /decide that mark the context as personal data (class gdpr_intersect unless the
+# AI system is high-risk).
+LEXECON_RETENTION_PERSONAL_DATA_CLASSES = tuple(
+    c.strip()
+    for c in text(
+        "LEXECON_RETENTION_PERSONAL_DATA_CLASSES",
+        "pii,personal_data,customer_data,special_category,phi",
+    ).split(",")
+    if c.strip()
+)
+# Decisions the sweep anonymises per transaction (each batch is one short transaction).
+LEXECON_RETENTION_SWEEP_BATCH = integer("LEXECON_RETENTION_SWEEP_BATCH", 500)
+# The periodic sweep stops anonymising after this many seconds and completes its run; the rest
+# waits for the next run (0: no limit; the task's own hard limit is 3,500 s).
+LEXECON_RETENTION_SWEEP_MAX_SECONDS = integer("LEXECON_RETENTION_SWEEP_MAX_SECONDS", 3000)
+# Records whose retention ends within this many days count as "expiring" on the Art. 12 status.
+LEXECON_RETENTION_EXPIRING_DAYS = integer("LEXECON_RETENTION_EXPIRING_DAYS", 30)
+# Whether `manage.py retention_sweep --as-of DATE` may write (tests, rehearsals); production sets
+# it off, so there --as-of is for planning with --dry-run only.
+LEXECON_RETENTION_AS_OF_WRITES = True
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

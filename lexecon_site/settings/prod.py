@@ -4,6 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from lexecon_site.env import flag, integer, required
 from lexecon_site.settings.base import *  # noqa: F403
+from lexecon_site.settings.base import LEXECON_RETENTION_DAYS
 
 DEBUG = False
 SECRET_KEY = required("LEXECON_SECRET_KEY")
@@ -24,3 +25,13 @@ CSRF_COOKIE_NAME = "__Host-csrftoken"
 if flag("LEXECON_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+
+# Record-keeping: logs are kept at least six months (EU AI Act Art. 19(1), 26(6)), every class for
+# at least a day, and a sweep "as of" another date only plans (--dry-run), never writes.
+if LEXECON_RETENTION_DAYS["standard"] < 180:
+    raise ImproperlyConfigured(
+        "LEXECON_RETENTION_DAYS_STANDARD must be at least 180 days (EU AI Act Art. 19/26(6))"
+    )
+if min(LEXECON_RETENTION_DAYS.values()) < 1:
+    raise ImproperlyConfigured("Every LEXECON_RETENTION_DAYS_* must be at least 1 day")
+LEXECON_RETENTION_AS_OF_WRITES = False

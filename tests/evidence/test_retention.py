@@ -148,9 +148,10 @@ def test_running_twice_writes_nothing_the_second_time(writer, evidence_dir):
 
 
 def test_a_legal_hold_keeps_an_artifact(writer, evidence_dir, monkeypatch):
-    """Issue #17 fills in ``legal_hold_applies``; a held artifact is skipped, nothing written."""
+    """``legal_hold_applies`` asks the registered checks (apps.retention's holds; with real holds
+    in tests/retention/test_sweep.py); a held artifact is skipped, nothing written."""
     artifact = register(writer)
-    assert services.legal_hold_applies(artifact) is False  # no legal holds exist yet
+    assert services.legal_hold_applies(artifact) is False  # no hold is placed here
     monkeypatch.setattr(services, "legal_hold_applies", lambda artifact: True)
     before = counts()
     with after(artifact, days=1):

@@ -3,17 +3,13 @@
 The scenario drives every governance change through the real services (policy load and activation,
 allowed/denied/escalated decisions, a later escalation, assignment, acknowledgement, a four-eyes
 approval, resolutions, an SLA expiry, overrides, a token revocation, a stop, a key rotation, an
-unconfirmed answer, and evidence registered, linked and expired). While it runs, every
-``ledger_append`` call is traced back to the line that made it; the test then requires that every
-call site in ``apps/`` was exercised, that every version-2 payload validates against its type, and
-that each decision, resolution, override and stop has its responsibility record beside the entry.
-unconfirmed answer, evidence, an AI system's registration and change, and the EU AI Act monitoring
-entries). While it runs, every ``ledger_append`` call is traced back to the line that
-unconfirmed answer, evidence, an AI system's registration and change, and a serious incident's
-life). While it runs, every ``ledger_append`` call is traced back to the line that
-made it; the test then requires that every call site in ``apps/`` was exercised, that every
-version-2 payload validates against its type, and that each decision, resolution, override and stop
-has its responsibility record beside the entry.
+unconfirmed answer, evidence registered, linked and expired, an attestation, an AI system's
+registration and change, the Annex IV documentation, the EU AI Act monitoring entries, a serious
+incident's life, and record-keeping: a legal hold placed and released, a retention sweep). While it
+runs, every ``ledger_append`` call is traced back to the line that made it; the test then requires
+that every call site in ``apps/`` was exercised, that every version-2 payload validates against its
+type, and that each decision, resolution, override and stop has its responsibility record beside
+the entry.
 """
 
 from __future__ import annotations
@@ -277,6 +273,20 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
         key=f"agent_stop:{AgentStop.objects.get().pk}",
         reason="A drill of the stop button, announced beforehand.",
     )
+    # Record-keeping (apps.retention): a legal hold placed, a retention sweep run as of a date
+    # when everything has expired, and the hold released.
+    from apps.retention import services as retention
+
+    hold = retention.legal_hold_place(
+        user=officer,
+        scope=retention.HoldScope(scope="decision_ids", decision_ids=(denied["decision_id"],)),
+        reason="Litigation hold for the denied request",
+        requested_by="Legal department, case 17",
+    )
+    sweep = retention.retention_sweep(as_of=timezone.now() + timedelta(days=4000))
+    assert sweep.decisions_anonymised > 0
+    assert sweep.decisions_held == 1
+    retention.legal_hold_release(user=officer, hold_id=hold.pk, reason="The case was settled.")
 
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
     exercised = {(path, _call_line(path, line)) for path, line in traced_sites}

@@ -84,9 +84,9 @@ def write_narratives(user, fields=REQUIRED, system_id: str = SYSTEM_ID) -> None:
 
 
 def seal_ledger() -> None:
-    """What a complete document needs besides the narratives: a signed checkpoint and a recorded
-    full verification (as the periodic tasks make them), and the system's post-market monitoring
-    plan (Annex IV item 9, apps.monitoring)."""
+    """What a complete document needs besides the narratives: a completed retention sweep, a
+    signed checkpoint and a recorded full verification (as the periodic tasks make them), and the
+    system's post-market monitoring plan (Annex IV item 9, apps.monitoring)."""
     from apps.aisystems.models import AISystem
     from apps.monitoring import services as monitoring
     from apps.monitoring.models import PMMPlan
@@ -99,6 +99,9 @@ def seal_ledger() -> None:
             owner=system.owner,
             metrics=[{"metric": "deny_rate", "threshold": 0.1, "direction": "up"}],
         )
+    from apps.retention import services as retention
+
+    retention.retention_sweep()  # Annex IV item 3: record-keeping has run (apps.retention)
     ledger.signing_keys_ensure()
     ledger.ledger_checkpoint_create()
     ledger.ledger_verify_recorded(trigger="test")

@@ -12,10 +12,15 @@ def test_the_system_page_shows_monitoring_and_incidents(system, staff_page):
     page = staff_page("compliance_officer").get(page_url())
     assert page.status_code == 200
     html = page.content.decode()
-    for heading in ("Risk management (Art. 9)", "Serious incidents (Art. 73)"):
+    for heading in (
+        "Record-keeping (Art. 12, 19)",
+        "Risk management (Art. 9)",
+        "Serious incidents (Art. 73)",
+    ):
         assert heading in html, heading
     assert 'href="#art-9-14-72"' in html
     assert 'href="#art-73"' in html
+    assert 'href="#art-12"' in html
 
 
 def test_the_document_carries_the_monitoring_and_incident_parts(system):

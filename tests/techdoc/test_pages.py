@@ -71,8 +71,8 @@ def test_pages_need_sign_in_the_second_factor_and_an_existing_system(system, mak
 @pytest.fixture
 def fragment(settings, tmp_path):
     """A template fragment as another app would ship (templates/<app>/_system_section.html)."""
-    (tmp_path / "tpl" / "retention").mkdir(parents=True)
-    (tmp_path / "tpl" / "retention" / "_system_section.html").write_text(
+    (tmp_path / "tpl" / "fake").mkdir(parents=True)
+    (tmp_path / "tpl" / "fake" / "_system_section.html").write_text(
         '<p id="held">{{ ai_system.pk }} holds: {{ section.holds }} = {{ holds }}</p>'
     )
     settings.TEMPLATES = [
@@ -85,22 +85,22 @@ def fragment(settings, tmp_path):
         return {"holds": 3}
 
     register_system_section(
-        key="art-12",
+        key="fake-12",
         title="Art. 12 and 19: record-keeping",
-        template="retention/_system_section.html",
+        template="fake/_system_section.html",
         context=context,
     )
     yield seen
-    unregister_system_section("art-12")
+    unregister_system_section("fake-12")
 
 
 def test_other_apps_sections_are_included(system, staff_page, fragment):
     page = staff_page("auditor").get(page_url()).content.decode()
     assert fragment == [(SYSTEM_ID, "page_auditor")]
-    assert 'id="art-12"' in page
+    assert 'id="fake-12"' in page
     assert "Art. 12 and 19: record-keeping" in page
     assert f'<p id="held">{SYSTEM_ID} holds: 3 = 3</p>' in page
-    assert 'href="#art-12"' in page
+    assert 'href="#fake-12"' in page
 
 
 def test_sections_need_a_template_and_a_context():

@@ -14,6 +14,11 @@ Rules every function here keeps (docs/oversight.md, ADR 0005):
 
 from apps.escalations.services.approvals import ResolveResult, escalation_resolve
 from apps.escalations.services.common import TRANSITIONS, escalation_transition, sla_for
+from apps.escalations.services.erasure import (
+    oversight_changed_since,
+    oversight_decision_ids,
+    oversight_texts_erase,
+)
 from apps.escalations.services.lifecycle import (
     escalation_acknowledge,
     escalation_assign,
@@ -43,5 +48,8 @@ __all__ = [
     "escalation_sla_warn",
     "escalation_transition",
     "override_execute",
+    "oversight_changed_since",
+    "oversight_decision_ids",
+    "oversight_texts_erase",
     "sla_for",
 ]

@@ -58,6 +58,10 @@ class EvidenceOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     retention_days = serializers.IntegerField()
     retention_until = serializers.DateTimeField()
+    retention_class = serializers.ChoiceField(
+        choices=["high_risk", "standard", "gdpr_intersect"],
+        help_text="record-keeping class fixed at registration (ADR 0021); a floor on retention",
+    )
     expired_at = serializers.DateTimeField(
         allow_null=True, help_text="when retention expiry deleted the content; null while kept"
     )
