@@ -173,3 +173,25 @@ def pytest_runtest_setup(item):
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (runs in the second pass of .ci/run)")
+
+
+def empty_append_only_tables() -> None:
+    """Empty every table PostgreSQL's append-only triggers guard (found by their trigger names),
+    so a ``transactional_db`` flush after a test that wrote them can run."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # information_schema does not list TRUNCATE triggers; pg_trigger does.
+        cursor.execute(
+            "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger "
+            "WHERE NOT tgisinternal AND (tgname LIKE %s OR tgname LIKE %s)",
+            ["%no_truncate%", "%no_update_delete%"],
+        )
+        tables = sorted(row[0] for row in cursor.fetchall())
+        if not tables:
+            return
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        cursor.execute("SET session_replication_role = origin")

@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -92,18 +91,15 @@ def officer(staff_api):
 
 @pytest.fixture
 def retention_transactional_db(transactional_db):
-    """``transactional_db`` whose teardown first empties the append-only tables (ledger and
-    evidence) that PostgreSQL's triggers would not let the flush truncate."""
+    """``transactional_db`` with the role groups in place (an earlier flush removes the ones the
+    accounts data migration made), whose teardown first empties the append-only tables that
+    PostgreSQL's triggers would not let the flush truncate."""
+    from tests.conftest import empty_append_only_tables
+    from tests.escalations.conftest import ensure_roles
+
+    ensure_roles()
     yield
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-            cursor.execute(
-                "TRUNCATE ledger_ledgerentry, ledger_checkpoint, ledger_chainhead, "
-                "ledger_merklenode, evidence_evidencedecisionlink, "
-                "evidence_evidencecontrollink, evidence_evidenceartifact CASCADE"
-            )
-            cursor.execute("SET session_replication_role = origin")
+    empty_append_only_tables()
 
 
 def live_contexts() -> int:
