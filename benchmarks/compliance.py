@@ -126,6 +126,9 @@ def server_env(database: str, evidence_dir: str) -> dict[str, str]:
         "LEXECON_LOG_LEVEL": "WARNING",
         "LEXECON_CHECKPOINT_EVERY": "0",
         "LEXECON_EVIDENCE_DIR": evidence_dir,
+        # The limiter stays on, with a per-key API budget far above what this run sends (1,300
+        # requests in about a minute would exceed the default 1200/60).
+        "LEXECON_RATE_LIMIT_API_PER_KEY": "1000000/60",
     }
 
 
@@ -305,7 +308,8 @@ def generate(decisions: int, artifacts: int, links: int, key_prefix: str) -> dic
                 data_classes, ai_system, outcome, reason, reasons, controls, policy_version,
                 risk_score, risk_level, risk_dimensions, capability_token, token_jti,
                 token_expires_at, context, context_salt, context_commitment, ledger_seq,
-                ledger_entry_hash, timestamp, created_at, agent_key_id, response_unconfirmed)
+                ledger_entry_hash, timestamp, created_at, agent_key_id, response_unconfirmed,
+                retention_class)
             SELECT gen_random_uuid(), NULL, md5('fp' || p.idx) || md5('fq' || p.idx), '',
                    'ai_agent:bench_' || (p.idx %% 50),
                    (ARRAY{ACTIONS!r})[1 + (p.idx / 7) %% {len(ACTIONS)}], NULL, '[]', '',
@@ -318,7 +322,7 @@ def generate(decisions: int, artifacts: int, links: int, key_prefix: str) -> dic
                    '{{}}', NULL, NULL, NULL, NULL, '', '', p.seq, {_hash("p.seq")},
                    {_timestamp("p.seq")},
                    %(start)s::timestamptz + (p.seq - %(base)s) * %(step)s::interval,
-                   %(key_id)s, false
+                   %(key_id)s, false, 'standard'
             FROM bench_plan p
             JOIN bench_rules r ON r.n = abs(hashint4(p.idx::int)) %% %(rules)s
             WHERE p.kind = 2
@@ -330,14 +334,15 @@ def generate(decisions: int, artifacts: int, links: int, key_prefix: str) -> dic
             INSERT INTO evidence_evidenceartifact (
                 id, artifact_type, title, sha256, size_bytes, media_type, source, metadata,
                 retention_days, retention_until, registered_by, ledger_seq, created_at,
-                registered_by_key_id)
+                registered_by_key_id, retention_class)
             SELECT {ARTIFACT_ID.format(idx="p.idx")}, 'audit_trail', 'synthetic artifact ' || p.idx,
                    md5('sha-a' || p.idx) || md5('sha-b' || p.idx), 1000 + p.idx %% 100000,
                    'application/pdf', 'benchmark', '{{}}', 2555,
                    %(start)s::timestamptz + (p.seq - %(base)s) * %(step)s::interval
                        + interval '2555 days',
                    %(actor)s, p.seq,
-                   %(start)s::timestamptz + (p.seq - %(base)s) * %(step)s::interval, %(key_id)s
+                   %(start)s::timestamptz + (p.seq - %(base)s) * %(step)s::interval, %(key_id)s,
+                   'standard'
             FROM bench_plan p WHERE p.kind = 1
             """,  # noqa: S608
         )
