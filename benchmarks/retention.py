@@ -104,6 +104,9 @@ FROM decisions_decision d WHERE d.ledger_seq BETWEEN %(first)s AND %(last)s
 def prepare(database: str, decisions: int) -> str:
     fresh_database(database)
     os.environ["LEXECON_ALLOWED_HOSTS"] = "testserver"  # the in-process test client's host
+    # The rate limiter stays on, with a /decide budget the load never reaches (ADR 0025).
+    os.environ["LEXECON_RATE_LIMIT_DECIDE_PER_KEY"] = "999999999/60"
+    os.environ["LEXECON_RATE_LIMIT_API_PER_KEY"] = "999999999/60"
     import django
 
     django.setup()

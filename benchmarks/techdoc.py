@@ -111,6 +111,8 @@ DECISION_COLUMNS = {
     '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\')',
     "response_unconfirmed": "false",
     "created_at": "%(start)s::timestamptz + n * %(step)s * interval '1 second'",
+    "retention_class": "'high_risk'",
+    "anonymised_at": "NULL",
 }
 
 ESCALATION_COLUMNS = {

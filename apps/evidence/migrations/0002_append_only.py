@@ -7,38 +7,9 @@ under it (a database owner can drop them; the ledger entries keep each artifact'
 
 from django.db import migrations
 
-TABLES = ("evidence_evidenceartifact", "evidence_evidencedecisionlink", "evidence_evidencecontrollink")
-
-CREATE = "\n".join(
-    f"""
-CREATE TRIGGER {table}_no_update_delete
-    BEFORE UPDATE OR DELETE ON {table}
-    FOR EACH ROW EXECUTE FUNCTION lexecon_ledger_append_only();
-CREATE TRIGGER {table}_no_truncate
-    BEFORE TRUNCATE ON {table}
-    FOR EACH STATEMENT EXECUTE FUNCTION lexecon_ledger_no_truncate();
-"""
-    for table in TABLES
-)
-DROP = "\n".join(
-    f"""
-DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table};
-DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};
-"""
-    for table in TABLES
-)
-
-
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
+from apps.ledger.guards import append_only
 
 
 class Migration(migrations.Migration):
     dependencies = [("evidence", "0001_initial"), ("ledger", "0002_append_only")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [append_only("evidence_evidenceartifact", "evidence_evidencedecisionlink", "evidence_evidencecontrollink")]
