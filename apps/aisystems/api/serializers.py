@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic import ValidationError as PydanticValidationError
 from rest_framework import serializers
 
 from apps.aisystems.constants import (
@@ -25,7 +24,7 @@ from apps.aisystems.constants import (
     Role,
     Status,
 )
-from apps.decisions.api.serializers import field_errors
+from apps.core.api.inputs import parse as parse_input
 
 
 def _no_nul(value: str) -> str:
@@ -107,17 +106,9 @@ class AISystemPatchInput(BaseModel):
 
 
 def parse(model: type[BaseModel], data: Any) -> Any:
-    """Validate ``data`` against ``model``; DRF's ``ValidationError`` per field (400
-    ``validation_error``) otherwise."""
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as exc:
-        errors = field_errors(exc)
-        for error in exc.errors(include_url=False):
-            if error["type"] == "extra_forbidden" and error["loc"]:
-                name = str(error["loc"][0])
-                errors[name] = [_NOT_SETTABLE.get(name, "Unknown field: not part of this request.")]
-        raise serializers.ValidationError(errors) from None
+    """Validate ``data`` against ``model`` (apps.core.api.inputs), naming the fields a
+    request may not set."""
+    return parse_input(model, data, not_settable=_NOT_SETTABLE)
 
 
 _NOT_SETTABLE = {

@@ -23,6 +23,7 @@ from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 from rest_framework import serializers
 
+from apps.core.api.inputs import field_errors
 from apps.risk import scoring
 
 MAX_CONTEXT_DEPTH = 8
@@ -159,21 +160,6 @@ class DecideInput(BaseModel):
 
 
 # pydantic's error types → the messages of the error shape's ``details``
-_MESSAGES = {
-    "missing": "This field is required.",
-    "string_type": "Not a valid string.",
-    "string_too_short": "This field may not be blank.",
-    "string_too_long": "Ensure this field has no more than {max_length} characters.",
-    "int_type": "A valid integer is required.",
-    "float_type": "A valid number is required.",
-    "finite_number": "A valid number is required.",
-    "dict_type": "Expected a dictionary of items.",
-    "list_type": "Expected a list of items.",
-    "too_long": "Ensure this field has no more than {max_length} elements.",
-    "literal_error": "Must be one of {expected}.",
-    "greater_than_equal": "Ensure this value is greater than or equal to {ge}.",
-    "less_than_equal": "Ensure this value is less than or equal to {le}.",
-}
 
 
 def decide_input(data: Any) -> DecideInput:
@@ -183,24 +169,6 @@ def decide_input(data: Any) -> DecideInput:
         return DecideInput.model_validate(data)
     except PydanticValidationError as exc:
         raise serializers.ValidationError(field_errors(exc)) from None
-
-
-def field_errors(exc: PydanticValidationError) -> dict[str, list[str]]:
-    """``{field: [messages]}`` of a pydantic error: a nested problem (``data_classes[3]``,
-    ``risk_dimensions.privacy``) is reported under its top-level field, the action rule under
-    ``action``, a body that is not an object under ``non_field_errors``."""
-    errors: dict[str, list[str]] = {}
-    for error in exc.errors(include_url=False):
-        kind, location = error["type"], error["loc"]
-        if kind == "model_type":
-            name, message = "non_field_errors", "Invalid data. Expected a dictionary."
-        else:
-            name = str(location[0]) if location else kind
-            template = _MESSAGES.get(kind)
-            message = template.format(**error.get("ctx", {})) if template else error["msg"]
-        if message not in errors.setdefault(name, []):
-            errors[name].append(message)
-    return errors
 
 
 class Identifier(serializers.CharField):

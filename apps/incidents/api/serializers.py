@@ -9,13 +9,11 @@ the services'.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic import ValidationError as PydanticValidationError
 from rest_framework import serializers
 
-from apps.decisions.api.serializers import field_errors
 from apps.incidents.ai_act_calendar import REGIMES
 from apps.incidents.constants import (
     DESCRIPTION_MAX_LENGTH,
@@ -134,19 +132,6 @@ class SuggestionDismissInput(BaseModel):
     model_config = _CONFIG
 
     reason: Reason
-
-
-def parse(model: type[BaseModel], data: Any) -> Any:
-    """Validate ``data`` against ``model``; DRF's ``ValidationError`` per field (400
-    ``validation_error``) otherwise."""
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as exc:
-        errors = field_errors(exc)
-        for error in exc.errors(include_url=False):
-            if error["type"] == "extra_forbidden" and error["loc"]:
-                errors[str(error["loc"][0])] = ["Unknown field: not part of this request."]
-        raise serializers.ValidationError(errors) from None
 
 
 class IncidentListQuery(serializers.Serializer):

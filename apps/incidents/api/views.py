@@ -20,6 +20,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.inputs import parse
 from apps.core.api.negotiation import JsonOnlyNegotiation
 from apps.core.api.permissions import ScopeOrPermission
 from apps.evidence import services as evidence
@@ -34,7 +35,6 @@ from apps.incidents.api.serializers import (
     SuggestionAcceptInput,
     SuggestionDismissInput,
     SuggestionsQuery,
-    parse,
 )
 
 CanRead = ScopeOrPermission.of("compliance:read", "accounts.view_dashboard")

@@ -20,8 +20,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.aisystems.api.serializers import parse
 from apps.aisystems.services import owner_from_ref
+from apps.core.api.inputs import parse
 from apps.core.api.permissions import (
     IsVerifiedPrincipal,
     ScopeOrPermission,

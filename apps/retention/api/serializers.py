@@ -12,10 +12,8 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic import ValidationError as PydanticValidationError
 from rest_framework import serializers
 
-from apps.decisions.api.serializers import field_errors
 from apps.retention.constants import (
     MAX_HOLD_DECISIONS,
     REASON_MIN_LENGTH,
@@ -65,19 +63,6 @@ class LegalHoldReleaseInput(BaseModel):
     model_config = _CONFIG
 
     reason: Reason
-
-
-def parse(model: type[BaseModel], data: Any) -> Any:
-    """Validate ``data`` against ``model``; DRF's ``ValidationError`` per field (400
-    ``validation_error``) otherwise."""
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as exc:
-        errors = field_errors(exc)
-        for error in exc.errors(include_url=False):
-            if error["type"] == "extra_forbidden" and error["loc"]:
-                errors[str(error["loc"][0])] = ["Unknown field: not part of this request."]
-        raise serializers.ValidationError(errors) from None
 
 
 class HoldsQuery(serializers.Serializer):

@@ -20,6 +20,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.inputs import parse
 from apps.core.api.permissions import ScopeOrPermission
 from apps.retention import reports, selectors, services
 from apps.retention.api.serializers import (
@@ -27,7 +28,6 @@ from apps.retention.api.serializers import (
     LegalHoldInput,
     LegalHoldReleaseInput,
     PackageQuery,
-    parse,
 )
 
 CanRead = ScopeOrPermission.of("compliance:read", "accounts.view_dashboard")
