@@ -16,6 +16,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.permissions import CanReadCompliance
 from apps.aisystems import selectors, services
 from apps.aisystems.api.serializers import (
     AISystemListOutput,
@@ -27,7 +28,7 @@ from apps.aisystems.api.serializers import (
 )
 from apps.core.api.permissions import ScopeOrPermission
 
-CanRead = ScopeOrPermission.of("compliance:read", "accounts.view_dashboard")
+CanRead = CanReadCompliance
 CanWrite = ScopeOrPermission.of("policies:write", "accounts.manage_policies")
 
 ERRORS = {

@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.permissions import CanReadCompliance
 from apps.compliance import selectors, services
 from apps.compliance.api.serializers import (
     AttestInput,
@@ -24,7 +25,7 @@ from apps.compliance.api.serializers import (
 )
 from apps.core.api.permissions import ScopeOrPermission
 
-CanRead = ScopeOrPermission.of("compliance:read", "accounts.view_dashboard")
+CanRead = CanReadCompliance
 CanAttest = ScopeOrPermission.of(None, "accounts.attest_controls")
 
 ERRORS = {

@@ -20,6 +20,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.permissions import CanReadCompliance
 from apps.aisystems.services import owner_from_ref
 from apps.core.api.inputs import parse
 from apps.core.api.permissions import (
@@ -41,7 +42,7 @@ from apps.monitoring.api.serializers import (
 from apps.monitoring.constants import INTERVENTION_LEVEL, InterventionType
 from apps.monitoring.periods import period, stamp
 
-CanRead = ScopeOrPermission.of("compliance:read", "accounts.view_dashboard")
+CanRead = CanReadCompliance
 CanManagePlans = ScopeOrPermission.of(None, "accounts.manage_policies")
 # Art. 9 and 14 figures look back this far by default; the Art. 72 report a quarter.
 DEFAULT_DAYS = 30

@@ -20,6 +20,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.permissions import CanReadCompliance
 from apps.core.api.inputs import parse
 from apps.core.api.permissions import ScopeOrPermission
 from apps.retention import reports, selectors, services
@@ -30,7 +31,7 @@ from apps.retention.api.serializers import (
     PackageQuery,
 )
 
-CanRead = ScopeOrPermission.of("compliance:read", "accounts.view_dashboard")
+CanRead = CanReadCompliance
 CanWrite = ScopeOrPermission.of(None, "accounts.manage_policies")
 
 JSON = OpenApiTypes.OBJECT

@@ -17,12 +17,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.views import APIView
 
-from apps.core.api.permissions import ScopeOrPermission
+from apps.accounts.permissions import CanReadCompliance
 from apps.techdoc import selectors, services
 from apps.techdoc.api.serializers import DocumentationQuery
 from apps.techdoc.constants import DocumentFormat
 
-CanRead = ScopeOrPermission.of("compliance:read", "accounts.view_dashboard")
+CanRead = CanReadCompliance
 
 ERRORS = {
     400: OpenApiResponse(description="invalid query (error shape)"),
