@@ -9,4 +9,7 @@ class EscalationsConfig(AppConfig):
     def ready(self) -> None:
         # Register the Celery tasks in every process (web too): the services enqueue them by
         # their registered names, which fail loudly if a task is missing.
+        from apps.core.nav import NavItem, register
         from apps.escalations import tasks  # noqa: F401
+
+        register(NavItem("Oversight queue", "escalations:queue", 100, ("accounts.view_dashboard",)))

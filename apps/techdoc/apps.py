@@ -13,3 +13,7 @@ class TechdocConfig(AppConfig):
         from apps.techdoc import providers
 
         providers.register_all()
+
+        from apps.core.nav import NavItem, register
+
+        register(NavItem("AI systems", "techdoc:systems", 400, ("accounts.view_dashboard",)))

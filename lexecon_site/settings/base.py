@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "apps.monitoring",
     "apps.incidents",
     "apps.retention",
+    "apps.compat",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +139,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.core.nav.nav_items",
             ],
         },
     },
