@@ -403,7 +403,7 @@ def retention_plan(*, as_of: datetime | None = None) -> SweepResult:
     would anonymise and those a hold keeps, per class; artifacts it would expire and those held."""
     as_of = as_of or timezone.now()
     plan = SweepResult(as_of=as_of, dry_run=True)
-    holds = hold_rules.active_holds()
+    holds = hold_rules.holds_in_force()
     for retention_class in CLASSES:
         due = _due(retention_class, as_of)
         plan.anonymised[retention_class] = _not_held(due, holds).count()
@@ -530,7 +530,7 @@ def _sweep_class(
             break
         with transaction.atomic():
             hold_rules.lock_holds(exclusive=False)
-            page = _not_held(_due(retention_class, result.as_of), hold_rules.active_holds())
+            page = _not_held(_due(retention_class, result.as_of), hold_rules.holds_in_force())
             if after is not None:
                 page = page.filter(_after(after))
             batch = list(
@@ -561,7 +561,7 @@ def _sweep_class(
             progress(result)
     with transaction.atomic():
         hold_rules.lock_holds(exclusive=False)
-        held = _held_only(_due(retention_class, result.as_of), hold_rules.active_holds()).count()
+        held = _held_only(_due(retention_class, result.as_of), hold_rules.holds_in_force()).count()
         RetentionRun.objects.filter(pk=run.pk).update(decisions_held=result.decisions_held + held)
     result.decisions_held += held
 
@@ -579,7 +579,7 @@ def _erase_late_texts(run: RetentionRun, result: SweepResult, since: datetime | 
         recent = escalations.oversight_changed_since(since=since)
         for eraser in text_erasers.values():
             recent |= eraser.changed_since(since)
-        holds = hold_rules.active_holds()
+        holds = hold_rules.holds_in_force()
         ordered, texts = sorted(recent), 0
         for start in range(0, len(ordered), 1000):  # by the primary key, 1,000 at a time
             chunk = ordered[start : start + 1000]
