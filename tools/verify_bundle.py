@@ -1687,7 +1687,7 @@ class _PackageCheck:
                 file=_PACKAGE_INCLUSION,
             )
         size, root = package.size, package.root
-        previous_seq, previous_hash = -1, ""
+        previous_seq, previous_hash = -1, GENESIS_PREV_HASH
         count = 0
         try:
             with (

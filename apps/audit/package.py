@@ -165,7 +165,8 @@ class _ScopeProvider:
         self._block_index = -1
         self._block: merkle.InMemoryProvider | None = None
 
-    def _block_for(self, block: int) -> merkle.InMemoryProvider:
+    def block(self, block: int) -> merkle.InMemoryProvider:
+        """The perfect subtrees of 256-leaf block ``block`` (the partial last one included)."""
         if block == self._tail_block and self._tail is not None:
             return self._tail
         if block != self._block_index or self._block is None:
@@ -180,7 +181,7 @@ class _ScopeProvider:
         base = merkle.STORED_MIN_LEVEL
         if level < base:
             block = (index << level) // CHUNK
-            return self._block_for(block).get_perfect(level, index - (block << (base - level)))
+            return self.block(block).get_perfect(level, index - (block << (base - level)))
         value = self._nodes.get((level, index))
         if value is None:
             if level == base:
@@ -195,6 +196,40 @@ class _ScopeProvider:
                 )
             self._nodes[(level, index)] = value
         return value
+
+
+class _ProofText:
+    """The JSON list body (quoted base64 hashes) of PATH(seq, D[size]), for ascending seqs.
+
+    Why it is cheap: a complete 256-leaf block is a node of the RFC 9162 tree (every split above
+    it falls on a multiple of 256), so the path of any leaf in it is the leaf's path inside the
+    perfect block (the sibling at each level, ``(local >> level) ^ 1``) followed by the block's
+    own path, which is the same for all 256 leaves and is computed once per block. Leaves of the
+    last, partial block take the general ``merkle.inclusion_proof``.
+    """
+
+    def __init__(self, provider: _ScopeProvider) -> None:
+        self._provider = provider
+        self._block = -1
+        self._upper = ""
+
+    def __call__(self, seq: int) -> str:
+        provider = self._provider
+        size = provider.size
+        block = seq // CHUNK
+        if (block + 1) * CHUNK > size:
+            return ",".join(f'"{_b64(h)}"' for h in merkle.inclusion_proof(seq, size, provider))
+        levels = merkle.STORED_MIN_LEVEL
+        if block != self._block:
+            full = merkle.inclusion_proof(seq, size, provider)
+            self._upper = "".join(f',"{_b64(h)}"' for h in full[levels:])
+            self._block = block
+        local = seq - block * CHUNK
+        leaves = provider.block(block)
+        lower = ",".join(
+            f'"{_b64(leaves.get_perfect(level, (local >> level) ^ 1))}"' for level in range(levels)
+        )
+        return lower + self._upper
 
 
 def _collect_seqs(seqs: Iterable[int]) -> array:
@@ -269,7 +304,7 @@ def _write_entries_and_proofs(
             details={"tree_size": size},
         )
     sha256 = hashlib.sha256
-    inclusion_proof = merkle.inclusion_proof
+    proof_text = _ProofText(provider)
 
     def lines() -> Iterator[bytes]:
         for batch in _entry_batches(seqs):
@@ -292,8 +327,7 @@ def _write_entries_and_proofs(
                         details={"seq": seq},
                     )
                 out.append(data + b"\n")
-                path = ",".join(f'"{_b64(h)}"' for h in inclusion_proof(seq, size, provider))
-                proofs.append(f'{{"seq":{seq},"tree_size":{size},"proof":[{path}]}}\n')
+                proofs.append(f'{{"seq":{seq},"tree_size":{size},"proof":[{proof_text(seq)}]}}\n')
             spool.write("".join(proofs).encode("ascii"))
             yield b"".join(out)
 

@@ -390,3 +390,28 @@ def test_package_verifies_with_only_cryptography_and_rfc8785(package, tmp_path):
     done = run_verifier(str(python), directory / "verify_bundle.py", directory, env=env)
     assert done.returncode == 1
     assert "report.pdf" in done.stdout
+
+
+def test_proofs_across_complete_blocks_equal_the_ledgers_own(db, tmp_path):
+    """Past 256 entries the writer reuses each block's upper path; every proof line must equal
+    what GET /ledger/proof/inclusion serves, for leaves in complete blocks and in the tail."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        for index in range(700):
+            ledger.ledger_append(entry_type="test.event", payload={"n": index})
+    ledger.ledger_checkpoint_create()
+    size = ledger_selectors.ledger_size()
+    assert size > 2 * 256
+    seqs = [0, 1, 2, 255, 256, 257, 300, 511, 512, 513, *range(600, size, 7), size - 1]
+    seqs = sorted(set(seqs))
+    archive = build(tmp_path / "blocks.zip", spec(seqs))
+    report = verify_package(archive)
+    assert report["valid"], report["errors"]
+    assert report["entries_checked"] == len(seqs)
+    with zipfile.ZipFile(archive) as handle:
+        lines = handle.read("proofs/inclusion.jsonl").splitlines()
+    for line in lines:
+        proof = json.loads(line)
+        served = ledger_selectors.inclusion_proof(seq=proof["seq"], tree_size=size)
+        assert proof["proof"] == served["proof"], proof["seq"]
