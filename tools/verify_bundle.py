@@ -14,7 +14,10 @@ auditor runs is byte for byte the code the server runs (nothing is written twice
   form Go's ``golang.org/x/mod/sumdb/note`` uses, and signature checks for Ed25519 and for the
   RSA-4096 PSS second signature;
 - a streaming chain verifier (bounded memory, used by ``GET /ledger/verify`` on rows streamed
-  from the database) and the bundle loader and command line interface.
+  from the database) and the bundle loader and command line interface;
+- the evidence package verifier (``verify_package``): the signed manifest, every file's hash and
+  size, each entry against its inclusion proof and the package checkpoint, the consistency proof,
+  the evidence against its ledger entries (``docs/evidence-package.md``, ADR 0027).
 
 Why here: an evidence package ships this file on its own, so it may import only the standard
 library, ``cryptography`` and ``rfc8785`` (no Django, nothing from ``apps``). Proof *generation*
@@ -29,7 +32,8 @@ its key ID is ``SHA-256(key name || 0x0a || key material)[:4]``, the recommended
 cannot collide with 0x01..0x05 or the 0xfa..0xfe reserved range.
 
 Command line: ``python tools/verify_bundle.py BUNDLE [--json] [--origin ORIGIN] [--key KEY]``;
-exit code 0 when the bundle verifies, 1 when it does not, 2 when the input is unusable.
+``BUNDLE`` is a ledger bundle, or an evidence package (a ZIP, or a directory with
+``manifest.json``); exit code 0 when it verifies, 1 when it does not, 2 when the input is unusable.
 """
 
 from __future__ import annotations
@@ -352,16 +356,17 @@ def verify_inclusion(
         return False
     fn, sn = index, size - 1
     value = bytes(leaf)
+    sha256, prefix = _sha256, NODE_PREFIX  # node_hash, inlined: this loop runs per proof level
     for sibling in path:
         if sn == 0:
             return False  # more proof elements than the path has levels
         if fn & 1 or fn == sn:
-            value = node_hash(sibling, value)
+            value = sha256(prefix + sibling + value).digest()
             while not fn & 1 and fn != 0:
                 fn >>= 1
                 sn >>= 1
         else:
-            value = node_hash(value, sibling)
+            value = sha256(prefix + value + sibling).digest()
         fn >>= 1
         sn >>= 1
     return sn == 0 and value == root
@@ -1457,17 +1462,6 @@ def _hash_member(source: _PackageSource, name: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _fast_hash(value: object) -> bytes | None:
-    """A 32-byte hash from standard base64 (proof elements), or ``None``."""
-    if type(value) is not str or len(value) != 44:
-        return None
-    try:
-        data = binascii.a2b_base64(value, strict_mode=True)
-    except (binascii.Error, ValueError):
-        return None
-    return data if len(data) == HASH_SIZE else None
-
-
 @dataclass
 class _Anchor:
     """A checkpoint of the package: where its note is, what the manifest says, what verified."""
@@ -1725,6 +1719,7 @@ class _PackageCheck:
         previous_hash: str,
     ) -> tuple[int, str]:
         found = self.found
+        a2b_base64 = binascii.a2b_base64
         if line is None:
             found.add("bad_proof", f"proof line {position} has no entry", file=_PACKAGE_INCLUSION)
             return previous_seq, previous_hash
@@ -1776,9 +1771,10 @@ class _PackageCheck:
             return seq, digest
         try:
             proof = json.loads(proof_line)
-            path = [_fast_hash(item) for item in proof["proof"]]
-            matches = proof["seq"] == seq and proof["tree_size"] == size and None not in path
-        except (ValueError, KeyError, TypeError):
+            # Standard base64, strictly; verify_inclusion refuses any element not of 32 bytes.
+            path = [a2b_base64(item, strict_mode=True) for item in proof["proof"]]
+            matches = proof["seq"] == seq and proof["tree_size"] == size
+        except (ValueError, KeyError, TypeError, binascii.Error):
             matches = False
         if not matches or not verify_inclusion(
             _sha256(LEAF_PREFIX + data).digest(), seq, size, path, root
