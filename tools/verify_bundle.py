@@ -1407,9 +1407,11 @@ class _PackageSource:
         except (OSError, zipfile.BadZipFile) as error:
             raise BundleError(f"{path}: not a readable ZIP ({error})") from error
         names = [name for name in self._zip.namelist() if not name.endswith("/")]
-        seen: set[str] = set()
-        self.duplicates = sorted({name for name in names if name in seen or seen.add(name)})
-        self.names = sorted(seen)
+        counts: dict[str, int] = {}
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+        self.duplicates = sorted(name for name, count in counts.items() if count > 1)
+        self.names = sorted(counts)
 
     def open(self, name: str) -> BinaryIO:
         """Open a listed file for reading; ``KeyError`` when it is not in the package."""
@@ -1563,7 +1565,7 @@ class _PackageCheck:
                     "malformed_manifest", f"manifest.json: bad file item {item!r}", file=_MANIFEST
                 )
                 continue
-            self.listed[path] = item
+            self.listed[str(path)] = item
         return True
 
     # -- every file ----------------------------------------------------------------------------

@@ -415,3 +415,24 @@ def test_proofs_across_complete_blocks_equal_the_ledgers_own(db, tmp_path):
         proof = json.loads(line)
         served = ledger_selectors.inclusion_proof(seq=proof["seq"], tree_size=size)
         assert proof["proof"] == served["proof"], proof["seq"]
+
+
+def test_duplicate_zip_member_and_unusable_input(package, tmp_path):
+    archive, _ = package
+    doubled = tmp_path / "doubled.zip"
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(doubled, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info.filename))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            target.writestr("report.html", b"<html>a second report under the same name</html>")
+    report = verify_package(doubled)
+    assert not report["valid"]
+    assert "report.html" in report["failed_files"]
+    assert "duplicate_file" in {error["code"] for error in report["errors"]}
+    script = ROOT / "tools/verify_bundle.py"
+    bad_key = run_verifier(sys.executable, script, archive, "--key", "not-a-key")
+    assert bad_key.returncode == 2
+    assert "pinned key unusable" in bad_key.stderr
+    not_zip = tmp_path / "notes.zip"
+    not_zip.write_bytes(b"PK\x03\x04 truncated")
+    assert run_verifier(sys.executable, script, not_zip).returncode == 2
