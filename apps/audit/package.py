@@ -427,7 +427,7 @@ Three steps:
 
 1. Unzip the archive into an empty directory and open a terminal there.
 2. Run:   python verify_bundle.py .
-   (Python 3.10 or later with the packages "cryptography" and "rfc8785":
+   (Python 3.11 or later with the packages "cryptography" and "rfc8785":
     pip install cryptography rfc8785)
 3. Read the verdict. "VALID" means: the manifest is signed by the ledger's key, every file has
    the hash and size the manifest lists, every ledger entry is included in the signed checkpoint
