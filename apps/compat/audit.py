@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from rest_framework.response import Response
 
-from apps.compat.base import CompatApi
+from apps.compat.base import CompatApi, compat_schema
 from apps.compat.errors import CompatError, parse_or_422
 from apps.compat.ledger import CanReadLedger
 from apps.core.exceptions import NotFound
@@ -74,6 +74,7 @@ class AuditDecisionsApi(CompatApi):
 
     permission_classes = [CanReadLedger]
 
+    @compat_schema
     def get(self, request):
         query = parse_or_422(DecisionsQuery, request.query_params.dict())
         decisions = decision_selectors.decision_list(
@@ -98,6 +99,7 @@ class AuditDecisionsApi(CompatApi):
 class AuditDecisionApi(CompatApi):
     permission_classes = [CanReadLedger]
 
+    @compat_schema
     def get(self, request, decision_id: str):
         try:
             decision = decision_selectors.decision_get(
@@ -128,6 +130,7 @@ def _change(now: int, before: int) -> str | None:
 class AuditStatsApi(CompatApi):
     permission_classes = [CanReadLedger]
 
+    @compat_schema
     def get(self, request):
         principal = request.user
         counts = decision_selectors.decision_outcome_counts(principal=principal)
@@ -162,6 +165,7 @@ class AuditVerifyApi(CompatApi):
 
     permission_classes = [CanReadLedger]
 
+    @compat_schema
     def post(self, request):
         report = ledger_selectors.ledger_verify()
         total = report["entries_checked"]

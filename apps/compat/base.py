@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
@@ -27,6 +29,20 @@ AUTHENTICATION = [
     AgentKeyAuthentication,
     StaffSessionAuthentication,
 ]
+
+
+# The original's routes are documented in docs/compat.md; the schema lists them as JSON objects.
+def compat_schema(view_method):
+    name = view_method.__qualname__.split(".")[0].removesuffix("Api")
+    operation_id = "compat_" + "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip(
+        "_"
+    )
+    return extend_schema(
+        operation_id=f"{operation_id}_{view_method.__name__}",
+        request=OpenApiTypes.OBJECT,
+        responses=OpenApiTypes.OBJECT,
+        tags=["original Lexecon API"],
+    )(view_method)
 
 
 def detail_parts(exc: Exception) -> tuple[int, Any, dict[str, str]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework.response import Response
 
-from apps.compat.base import CompatApi
+from apps.compat.base import CompatApi, compat_schema
 from apps.compat.decisions import original_entry
 from apps.core.api.permissions import ScopeOrPermission
 from apps.ledger import selectors as ledger_selectors
@@ -77,6 +77,7 @@ class LedgerReportApi(CompatApi):
 
     permission_classes = [CanReadLedger]
 
+    @compat_schema
     def get(self, request):
         report = ledger_selectors.ledger_verify()
         first, last = ledger_selectors.entry_timestamp_range()

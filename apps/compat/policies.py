@@ -31,9 +31,12 @@ def _counts(version: Any) -> tuple[int, int]:
 
 def load_original(data: dict[str, Any], *, actor: dict[str, Any], request_id: str) -> dict:
     """Load and activate a bare original document; our fields and the original's."""
+    # The original's defaults for what its model let a document leave out: version "1.0"; its
+    # engine's mode was never taken from the document, so a missing one is our safest, strict.
+    document = {"version": "1.0", "mode": "strict", **data}
     try:
         loaded = policy_services.policy_load(
-            document=data, actor=actor, activate=True, request_id=request_id
+            document=document, actor=actor, activate=True, request_id=request_id
         )
     except InvalidInput as exc:
         errors = (exc.details or {}).get("errors", [])

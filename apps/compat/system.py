@@ -8,7 +8,7 @@ from django.http import HttpResponseRedirect
 from rest_framework.response import Response
 
 from apps.accounts import views as account_views
-from apps.compat.base import CompatApi
+from apps.compat.base import CompatApi, compat_schema
 from apps.compat.ledger import CanReadLedger
 from apps.core import status_probes
 from apps.ledger import selectors as ledger_selectors
@@ -71,6 +71,7 @@ class ServiceInfoApi(CompatApi):
     permission_classes: list = []
     rate_limit_exempt = False
 
+    @compat_schema
     def get(self, request):
         fields = status_probes.process_fields()
         return Response(
@@ -93,6 +94,7 @@ class StorageStatsApi(CompatApi):
 
     permission_classes = [CanReadLedger]
 
+    @compat_schema
     def get(self, request):
         first, last = ledger_selectors.entry_timestamp_range()
         return Response(

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from apps.accounts import selectors as account_selectors
 from apps.accounts import services as account_services
 from apps.compat.auth.authentication import COOKIE, presented_session_key, session_store
-from apps.compat.base import CompatApi
+from apps.compat.base import CompatApi, compat_schema
 from apps.compat.errors import CompatError, parse_or_422
 from apps.core.api.permissions import ScopeOrPermission, is_verified_staff
 
@@ -83,6 +83,7 @@ class LoginApi(CompatApi):
     permission_classes = [AllowAny]
     rate_limit_budget = "login"  # counted per user name + address like the sign-in page
 
+    @compat_schema
     def post(self, request):
         body = parse_or_422(LoginInput, request.data)
         django_request = request._request
@@ -132,6 +133,7 @@ class LogoutApi(CompatApi):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @compat_schema
     def post(self, request):
         session_key = presented_session_key(request)
         if session_key:
@@ -145,6 +147,7 @@ class LogoutApi(CompatApi):
 class MeApi(CompatApi):
     permission_classes = [IsVerifiedStaff]
 
+    @compat_schema
     def get(self, request):
         user = request.user
         return Response(
@@ -164,10 +167,12 @@ class UsersApi(CompatApi):
 
     permission_classes = [CanManageUsers]
 
+    @compat_schema
     def get(self, request):
         users = account_selectors.user_list()
         return Response({"users": [user_summary(user) for user in users], "total": len(users)})
 
+    @compat_schema
     def post(self, request):
         body = parse_or_422(UserCreateInput, request.data)
         try:
@@ -186,5 +191,6 @@ class UsersApi(CompatApi):
 class PasswordPolicyApi(CompatApi):
     """``GET /auth/password-policy``: the rules our password validation applies, read from them."""
 
+    @compat_schema
     def get(self, request):
         return Response(account_selectors.password_policy())

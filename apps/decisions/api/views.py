@@ -126,6 +126,11 @@ def _idempotency_key(request) -> str | None:
 class DecideVerifyApi(APIView):
     permission_classes = [ScopeOrPermission.of("decide", "accounts.view_audit_logs")]
 
+    def handle_exception(self, exc):
+        if isinstance(exc, CompatError):
+            return compat_base.detail_response(exc)
+        return super().handle_exception(exc)
+
     @extend_schema(
         operation_id="decide_verify",
         request=VerifyInput,
@@ -134,11 +139,6 @@ class DecideVerifyApi(APIView):
             **ERRORS,
         },
     )
-    def handle_exception(self, exc):
-        if isinstance(exc, CompatError):
-            return compat_base.detail_response(exc)
-        return super().handle_exception(exc)
-
     def post(self, request):
         if compat_decisions.is_original_verify(request.data):
             # The original's input: a decision answer or its ledger entry hash (apps.compat).

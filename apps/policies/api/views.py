@@ -104,6 +104,11 @@ class PolicyLoadApi(APIView):
         policy = serializers.JSONField()
         activate = serializers.BooleanField(default=False)
 
+    def handle_exception(self, exc):
+        if isinstance(exc, CompatError):
+            return compat_base.detail_response(exc)
+        return super().handle_exception(exc)
+
     @extend_schema(
         operation_id="policies_load",
         request=PolicyLoadInput,
@@ -121,11 +126,6 @@ class PolicyLoadApi(APIView):
             **ERRORS,
         },
     )
-    def handle_exception(self, exc):
-        if isinstance(exc, CompatError):
-            return compat_base.detail_response(exc)
-        return super().handle_exception(exc)
-
     def post(self, request):
         if compat_policies.is_original_load(request.data):
             # The original Lexecon's bare document: loaded and activated (apps.compat.policies).
