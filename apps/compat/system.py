@@ -21,7 +21,7 @@ def status_fields() -> dict:
     terms = len(active.document.get("terms", [])) if active else 0
     return {
         "policy_loaded": active is not None and terms > 0,
-        "policies_loaded": len(policy_selectors.versions_list()),
+        "policies_loaded": policy_selectors.versions_count(),
         "policy_hash": active.version_hash if active else None,
         "ledger_entries": ledger_selectors.ledger_size(),
     }

@@ -239,7 +239,9 @@ def test_health_status_root_and_dashboards(client, agent):
     info = client.get("/", HTTP_ACCEPT="application/json")
     assert info.status_code == 200
     assert info.json()["endpoints"]["decide"] == "/decide"
+    assert client.get("/", HTTP_ACCEPT="*/*").json()["status"] == "operational"  # curl, requests
     assert client.get("/", HTTP_ACCEPT="text/html").status_code == 302  # to the sign-in page
+    assert client.get("/").status_code == 302  # no Accept: a browser, as before
     assert client.get("/dashboard")["Location"] == "/dashboard/"
     assert client.get("/dashboard/governance")["Location"] == "/dashboard/"
     assert client.get("/health")["X-Request-ID"]
@@ -434,3 +436,77 @@ def test_users_post_refusals_write_nothing(agent_client, make_user):
     assert as_reviewer.post("/auth/users", body, content_type="application/json").status_code == 403
     assert agent_client("decide").post("/auth/users", body, format="json").status_code == 403
     assert not get_user_model().objects.filter(username="intruder").exists()
+
+
+# Every route of these sections, with the original's request, and a scope that is not enough.
+ROUTES = [
+    ("post", "/decide", ORIGINAL, "ledger:read"),
+    ("post", "/decide/verify", {"ledger_entry_hash": "0" * 64}, "ledger:read"),
+    ("get", "/policies", None, "decide"),
+    ("post", "/policies/load", {"terms": [], "relations": []}, "policies:read"),
+    ("get", "/ledger/entries?event_type=decision", None, "decide"),
+    ("get", "/ledger/verify", None, "decide"),
+    ("get", "/ledger/report", None, "decide"),
+    ("get", "/storage/stats", None, "decide"),
+    ("get", "/auth/me", None, "ledger:read"),
+    ("get", "/auth/users", None, "ledger:read"),
+    ("post", "/auth/users", {"username": "x", "password": "y" * 20, "role": "admin"}, "decide"),
+    ("get", "/api/v1/audit/decisions", None, "decide"),
+    ("get", "/api/v1/audit/decisions/00000000-0000-0000-0000-000000000000", None, "decide"),
+    ("get", "/api/v1/audit/stats", None, "decide"),
+    ("post", "/api/v1/audit/verify", None, "decide"),
+]
+
+
+def _call(client, method, url, body):
+    if method == "get":
+        return client.get(url)
+    return client.post(url, json.dumps(body or {}), content_type="application/json")
+
+
+@pytest.mark.parametrize(("method", "url", "body", "weak_scope"), ROUTES, ids=lambda v: str(v))
+def test_permission_matrix_never_200(
+    client, agent_client, make_user, demo_policy, method, url, body, weak_scope
+):
+    from django.contrib.auth import get_user_model
+
+    ledger_before = LedgerEntry.objects.count()
+    users_before = get_user_model().objects.count()
+    assert _call(client, method, url, body).status_code == 401
+    assert _call(agent_client(weak_scope), method, url, body).status_code == 403
+    password_only = make_user("half", "admin")
+    client.force_login(password_only)  # the password step only: no one-time code
+    assert _call(client, method, url, body).status_code in {401, 403}
+    assert LedgerEntry.objects.count() == ledger_before
+    assert Decision.objects.count() == 0
+    assert get_user_model().objects.count() == users_before + 1  # only "half"
+
+
+def test_original_and_native_decide_write_the_same_ledger_entry(agent):
+    original = _decide(agent, ORIGINAL).json()
+    native = _decide(agent, {**DEMO, "tool": "crm", "user_intent": "answer a support ticket"})
+    native = native.json()
+    payloads = [
+        json.loads(LedgerEntry.objects.get(seq=answer["ledger_entry_id"]).payload)
+        for answer in (original, native)
+    ]
+    for payload in payloads:
+        for varying in ("decision_id", "request_id", "context_commitment", "token_jti", "subject"):
+            payload.pop(varying, None)
+    assert payloads[0]["request"] == payloads[1]["request"]
+    assert payloads[0]["outcome"] == payloads[1]["outcome"] == "allowed"
+    assert payloads[0]["rules"] == payloads[1]["rules"]
+    assert set(payloads[0]) == set(payloads[1])
+
+
+def test_original_policy_load_writes_what_a_native_load_and_activate_writes(agent_client):
+    writer = agent_client("policies:write")
+    document = json.loads(
+        (Path(__file__).resolve().parents[2] / "policies/examples/gdpr.json").read_text()
+    )
+    writer.post("/policies/load", document, format="json")
+    types = list(LedgerEntry.objects.order_by("seq").values_list("entry_type", flat=True))
+    assert types[-2:] == ["policy.loaded", "policy.activated"]
+    again = writer.post("/policies/load", {"policy": document, "activate": True}, format="json")
+    assert again.json()["created"] is False  # the same version: nothing new to write
+    assert LedgerEntry.objects.count() == len(types)
