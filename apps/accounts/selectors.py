@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -19,3 +21,15 @@ def user_pending_totp_device(*, user: User) -> TOTPDevice | None:
 def user_unused_backup_code_count(*, user: User) -> int:
     device = BackupCodeDevice.objects.filter(user=user).first()
     return device.codes.filter(used_at__isnull=True).count() if device else 0
+
+
+def usernames_by_label(*, labels: Iterable[str]) -> dict[str, str]:
+    """``{"user:<id>": username}`` for the ledger labels that name people (staff pages show the
+    name; the ledger keeps only the pseudonym). Other labels (agents, system) are left out."""
+    ids = {int(label[5:]) for label in labels if label.startswith("user:") and label[5:].isdigit()}
+    if not ids:
+        return {}
+    return {
+        f"user:{pk}": name
+        for pk, name in User.objects.filter(pk__in=ids).values_list("pk", "username")
+    }
