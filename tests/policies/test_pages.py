@@ -65,7 +65,9 @@ def test_diff_page_lists_added_removed_and_changed_rules(verified_client, demo_p
     changed = html.split('id="changed-h"')[1].split("</section>")[0]
     assert "draft-no-read_ticket" in added
     assert "cs-no-bulk-export" in removed
-    assert "cs-refund-small" in changed and "250" in changed and "500" in changed
+    assert "cs-refund-small" in changed
+    assert "250" in changed
+    assert "500" in changed
     assert "version" in html.split('id="summary-h"')[1].split("</section>")[0]  # 1.0.0 → 1.1.0
 
 
