@@ -11,7 +11,7 @@ from apps.decisions import simulation
 from apps.policies import services
 
 
-@shared_task(name="policies.simulate", acks_late=True, time_limit=900)
+@shared_task(name="policies.simulate", acks_late=True)
 def policy_simulate(simulation_id: str) -> dict[str, int | str]:
     """Replay the decisions of one pending simulation and store its result. Idempotent: a run
     already done is returned as it is."""

@@ -200,3 +200,51 @@ def test_auditor_reads_the_pages_without_forms(live_server, world, new_page, scr
     assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Policies")
     screenshot(page, "policies-06-auditor")
     check_accessibility(page)
+
+
+def test_the_simulation_page_follows_a_running_task_to_its_result(
+    live_server, world, new_page, screenshot
+):
+    """The run is recorded but not yet done (a worker has not picked it up): the page shows its
+    progress and, polling, reloads itself with the result once the task has run."""
+    from apps.decisions import simulation as replay
+
+    run = policies.simulation_request(
+        version=world["draft"], requested=500, actor=actor_of(world["officer"])
+    )
+    page = new_page()
+    sign_in(page, live_server.url, world["officer"], f"/policies/manage/simulations/{run.pk}/")
+    progress = page.get_by_role("status")
+    assert "0 of 500 decisions replayed" in progress.inner_text()
+    assert page.locator("#flipped").count() == 0
+    screenshot(page, "policies-07-running")
+    check_accessibility(page)
+
+    replay.simulation_run(simulation_id=run.pk)  # what the Celery worker does
+
+    page.wait_for_selector("#flipped")
+    assert page.locator("#flipped").inner_text() == "4"
+    assert page.locator("#progress-card").count() == 0
+
+
+def test_keyboard_reaches_the_simulation_and_activation_controls(live_server, world, new_page):
+    page = new_page()
+    sign_in(
+        page, live_server.url, world["officer"], f"/policies/manage/versions/{world['draft'].pk}/"
+    )
+    wanted = {"id_limit", "run-simulation", "id_reason", "activate-version"}
+    reached = set()
+    page.locator("body").focus()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("() => document.activeElement && document.activeElement.id"))
+        if wanted <= reached:
+            break
+    assert wanted <= reached
+    # And the form works from the keyboard alone: type a number, press Enter.
+    page.locator("#id_limit").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("20")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/policies/manage/simulations/[0-9a-f-]+/$"))
+    assert page.locator("#flipped").inner_text() == "4"
