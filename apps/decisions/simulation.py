@@ -34,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.core.exceptions import NotFound
 from apps.decisions.models import Decision
 from apps.decisions.services import DecideRequest, evaluate_with, risk_escalation
 from apps.policies import selectors as policies
@@ -80,9 +81,14 @@ class Replayer:
         self._versions: dict[str, Any] = {}
 
     def _compiled(self, version_hash: str) -> Any:
+        """The compiled version a decision was made with (None if it is not stored here)."""
         if version_hash not in self._versions:
-            version = PolicyVersion.objects.filter(version_hash=version_hash).first()
-            self._versions[version_hash] = policies.compiled_for(version) if version else None
+            try:
+                version = policies.version_get(identifier=version_hash)
+            except NotFound:
+                self._versions[version_hash] = None
+            else:
+                self._versions[version_hash] = policies.compiled_for(version)
         return self._versions[version_hash]
 
     def replay(self, row: dict[str, Any]) -> Replayed:
