@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("apps.ledger.api.urls")),
     path("", include("apps.risk.api.urls")),
     path("", include("apps.policies.api.urls")),
+    # Staff pages of the policies (/policies/manage/...): versions, diff, simulation, activation.
+    path("", include("apps.policies.urls")),
     path("", include("apps.escalations.urls")),
     path("", include("apps.evidence.api.urls")),
     # The EU AI Act modules (compliance/eu-ai-act/...), before compliance/<framework>/...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.contrib.auth.password_validation import get_password_validators
 from django_otp import devices_for_user
@@ -44,4 +46,16 @@ def password_policy() -> dict:
         "require_special": False,
         "special_chars": "",
         "validators": [type(v).__name__ for v in validators],
+    }
+
+
+def usernames_by_label(*, labels: Iterable[str]) -> dict[str, str]:
+    """``{"user:<id>": username}`` for the ledger labels that name people (staff pages show the
+    name; the ledger keeps only the pseudonym). Other labels (agents, system) are left out."""
+    ids = {int(label[5:]) for label in labels if label.startswith("user:") and label[5:].isdigit()}
+    if not ids:
+        return {}
+    return {
+        f"user:{pk}": name
+        for pk, name in User.objects.filter(pk__in=ids).values_list("pk", "username")
     }
