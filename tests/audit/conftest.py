@@ -78,9 +78,7 @@ def record(agent, staff) -> Record:
     officer = staff("olga", "compliance_officer")
     compliance.catalogs_load()
     allowed = decide(agent, {"actor": "ai_agent:customer_service", "action": "read_ticket"})
-    denied = decide(
-        agent, {"actor": "ai_agent:customer_service", "action": "delete_customer_data"}
-    )
+    denied = decide(agent, {"actor": "ai_agent:customer_service", "action": "delete_customer_data"})
     escalated = decide(agent, REFUND)
     oversight.escalation_acknowledge(escalation_id=escalated["escalation_id"], user=officer)
     oversight.escalation_resolve(
@@ -96,7 +94,7 @@ def record(agent, staff) -> Record:
     artifact = evidence.evidence_register(
         principal=officer,
         artifact_type="policy_snapshot",
-        title="=HYPERLINK(\"http://evil.example\")",
+        title='=HYPERLINK("http://evil.example")',
         content=ContentFile(b"policy bytes"),
         media_type="text/plain",
         decision_ids=[allowed["decision_id"]],
@@ -144,7 +142,7 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     path = tmp_path / "report.pdf"
     path.write_bytes(pdf)
-    return subprocess.run(  # noqa: S603 - a fixed tool on a file we wrote
+    return subprocess.run(
         [tool, "-layout", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
 
