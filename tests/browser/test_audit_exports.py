@@ -1,0 +1,76 @@
+"""The Exports page in a real browser: an officer signs in with password + TOTP, finds "Exports"
+in the menu, requests a PDF export of the decisions, sees it finished with its ledger entry, and
+downloads the PDF, whose bytes are the ones the ledger entry names; an export that cannot run
+(framework scope without a framework) is refused with the reason and writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.accounts import services as accounts
+from apps.audit.models import Export
+from apps.ledger.models import LedgerEntry
+from tests.browser.test_oversight import make_staff, sign_in
+from tests.conftest import empty_append_only_tables, load_demo_policy
+from tests.escalations.conftest import REFUND, ensure_roles
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def world(transactional_db, settings, tmp_path):
+    settings.LEXECON_EXPORT_DIR = str(tmp_path / "exports")
+    ensure_roles()
+    load_demo_policy()
+    agent = APIClient()
+    raw_key = accounts.agent_key_create(name="support-bot", scopes=["decide"]).raw_key
+    agent.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    for body in (REFUND, {"actor": "ai_agent:customer_service", "action": "read_ticket"}):
+        assert agent.post("/decide", body, format="json").status_code == 200
+    yield {"officer": make_staff("olivia", "compliance_officer")}
+    empty_append_only_tables()
+
+
+def test_officer_requests_and_downloads_a_pdf_export(live_server, world, new_page, screenshot):
+    page = new_page()
+    sign_in(page, live_server.url, world["officer"], "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Exports").click()
+    page.wait_for_url(re.compile(r"/exports/$"))
+    assert page.get_by_role("heading", name="Audit exports").is_visible()
+    screenshot(page, "audit-01-exports-empty")
+
+    # Refused: the framework scope needs a framework; nothing is written.
+    entries = LedgerEntry.objects.count()
+    page.get_by_label("Scope").select_option("framework")
+    page.get_by_role("button", name="Request export").click()
+    page.wait_for_load_state()
+    assert "needs 'framework'" in page.locator("ul.errors").inner_text()
+    assert Export.objects.count() == 0
+    assert LedgerEntry.objects.count() == entries
+
+    page.get_by_label("Scope").select_option("decisions")
+    page.get_by_label("Format").select_option("pdf")
+    page.get_by_role("button", name="Request export").click()
+    page.wait_for_url(re.compile(r"/exports/$"))
+    export = Export.objects.get()
+    row = page.locator(f'tr[data-export="{export.pk}"]')
+    row.locator("[data-role=status]").filter(has_text="done").wait_for()
+    assert row.locator("progress").get_attribute("value") in ("1.0", "1")
+    assert f"entry #{export.ledger_seq}" in row.inner_text()
+    screenshot(page, "audit-02-export-done")
+
+    with page.expect_download() as download_info:
+        row.get_by_role("link", name="Download").click()
+    download = download_info.value
+    assert download.suggested_filename == f"lexecon-export-decisions-{export.pk}.pdf"
+    with open(download.path(), "rb") as handle:
+        body = handle.read()
+    assert body.startswith(b"%PDF-")
+    payload = json.loads(LedgerEntry.objects.get(seq=export.ledger_seq).payload)
+    assert payload["sha256"] == hashlib.sha256(body).hexdigest()
+    assert payload["requested_by"] == f"user:{world['officer'].pk}"
