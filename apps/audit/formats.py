@@ -14,11 +14,11 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from apps.audit import selectors
-from apps.audit.constants import JSON_FORMAT_ID
+from apps.audit.constants import JSON_FORMAT_ID, RecordType
 from apps.audit.selectors import Selection
 
 Progress = Callable[[int], None]
@@ -48,6 +48,20 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _json_lines(sel: Selection, kind: str) -> Iterator[str]:
+    """Each row of ``kind`` as one line of JSON. Ledger entries are composed from their stored
+    canonical payload text, which is valid JSON already (no parse and re-encode per entry)."""
+    if kind != RecordType.LEDGER:
+        for row in selectors.rows(sel, kind):
+            yield _dump(row)
+        return
+    for seq, entry_type, timestamp, payload, prev_hash, entry_hash in selectors.ledger_entries(sel):
+        yield (
+            f'{{"seq":{seq},"entry_type":{_dump(entry_type)},"timestamp":{_dump(timestamp)},'
+            f'"payload":{payload},"prev_hash":"{prev_hash}","entry_hash":"{entry_hash}"}}'
+        )
+
+
 def write_json(out: IO[bytes], sel: Selection, header: dict[str, Any], progress: Progress) -> int:
     """One JSON document ``{format, header, records: {type: [rows]}, totals}``; the row count.
 
@@ -61,8 +75,8 @@ def write_json(out: IO[bytes], sel: Selection, header: dict[str, Any], progress:
     for index, kind in enumerate(sel.record_types):
         text.write(("," if index else "") + f"\n{_dump(kind)}:[")
         count = 0
-        for row in selectors.rows(sel, kind):
-            text.write(("," if count else "") + "\n" + _dump(row))
+        for line in _json_lines(sel, kind):
+            text.write(("," if count else "") + "\n" + line)
             count += 1
             written += 1
             if written % PROGRESS_EVERY == 0:
@@ -83,8 +97,12 @@ def _write_csv_rows(
     columns = selectors.COLUMNS[kind]
     writer.writerow(columns)
     written = start
-    for row in selectors.rows(sel, kind):
-        writer.writerow([csv_cell(row[column]) for column in columns])
+    if kind == RecordType.LEDGER:  # the stored canonical payload text is the payload cell
+        cells: Iterator[Any] = selectors.ledger_entries(sel)
+    else:
+        cells = ([row[column] for column in columns] for row in selectors.rows(sel, kind))
+    for values in cells:
+        writer.writerow([csv_cell(value) for value in values])
         written += 1
         if written % PROGRESS_EVERY == 0:
             progress(written)

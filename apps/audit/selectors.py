@@ -497,6 +497,12 @@ def _entries(sel: Selection) -> Iterator[tuple]:
         yield from LedgerEntry.objects.filter(seq__in=chunk).order_by("seq").values_list(*fields)
 
 
+def ledger_entries(sel: Selection) -> Iterator[tuple[int, str, str, str, str, str]]:
+    """The entries in scope as ``(seq, entry_type, timestamp, payload, prev_hash, entry_hash)``,
+    the payload as stored: RFC 8785 canonical JSON text (the formats copy it as it is)."""
+    return _entries(sel)
+
+
 def _ledger_rows(sel: Selection) -> Iterator[dict[str, Any]]:
     for seq, entry_type, timestamp, payload, prev_hash, entry_hash in _entries(sel):
         yield {

@@ -55,7 +55,7 @@ def worker(ledger_transactional_db, tmp_path):  # noqa: F811
         "LEXECON_REDIS_URL": redis,
         "LEXECON_CELERY_EAGER": "0",
         "LEXECON_EXPORT_DIR": str(exports),
-        "LEXECON_TEST_EXPORT_ROW_DELAY": "0.03",
+        "LEXECON_TEST_EXPORT_ROW_DELAY": "0.015",
         "LEXECON_LOG_LEVEL": "WARNING",
     }
     app.control.purge()  # nothing left over from an earlier run of this test
