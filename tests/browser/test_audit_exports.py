@@ -74,3 +74,31 @@ def test_officer_requests_and_downloads_a_pdf_export(live_server, world, new_pag
     payload = json.loads(LedgerEntry.objects.get(seq=export.ledger_seq).payload)
     assert payload["sha256"] == hashlib.sha256(body).hexdigest()
     assert payload["requested_by"] == f"user:{world['officer'].pk}"
+
+
+def test_the_progress_bar_follows_the_status_endpoint(live_server, world, new_page, screenshot):
+    """An export a worker is running: the page polls GET /audit/status/{id}, moves the bar, and
+    shows the reason once the export fails."""
+    officer = world["officer"]
+    export = Export.objects.create(
+        scope="all",
+        format="pdf",
+        requested_by=f"user:{officer.pk}",
+        requested_by_user=officer,
+        status="running",
+        progress=0.25,
+    )
+    page = new_page()
+    sign_in(page, live_server.url, officer, "/exports/")
+    bar = page.locator(f'tr[data-export="{export.pk}"] progress')
+    assert bar.get_attribute("value") == "0.25"
+    Export.objects.filter(pk=export.pk).update(progress=0.75)
+    page.wait_for_function(
+        "id => document.querySelector(`tr[data-export='${id}'] progress`).value === 0.75",
+        arg=str(export.pk),
+    )
+    screenshot(page, "audit-03-progress")
+    Export.objects.filter(pk=export.pk).update(status="failed", error="the disk is full")
+    # Finished: the page reloads itself and shows the reason.
+    page.get_by_role("alert").filter(has_text="the disk is full").wait_for()
+    assert page.locator(f'tr[data-export="{export.pk}"]').get_attribute("data-status-url") is None
