@@ -392,7 +392,7 @@ LEXECON_RETENTION_AS_OF_WRITES = True
 # the HTML/Markdown/PDF report lists (JSON and CSV carry every row).
 LEXECON_EXPORT_DIR = text("LEXECON_EXPORT_DIR") or str(var_dir() / "exports")
 LEXECON_EXPORT_RETENTION_DAYS = integer("LEXECON_EXPORT_RETENTION_DAYS", 30)
-LEXECON_EXPORT_REPORT_ROWS = integer("LEXECON_EXPORT_REPORT_ROWS", 200)
+LEXECON_EXPORT_REPORT_ROWS = integer("LEXECON_EXPORT_REPORT_ROWS", 100)
 
 # --- API -----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
