@@ -270,3 +270,39 @@ def checkpoint_latest() -> Checkpoint | None:
 def checkpoints_list(*, offset: int = 0, limit: int = 100) -> tuple[list[Checkpoint], int]:
     queryset = Checkpoint.objects.order_by("-tree_size")
     return list(queryset[offset : offset + limit]), queryset.count()
+
+
+# --- Evidence packages (apps.audit.package) ------------------------------------------------------------
+
+EntryRow = tuple[int, str, str, str, str, str, bytes]
+
+
+def entry_rows(seqs: list[int]) -> list[EntryRow]:
+    """``(seq, entry_type, timestamp, payload text, prev_hash, entry_hash, leaf_hash)`` of the
+    entries ``seqs``, in ``seq`` order; the caller batches (a few hundred seqs per call)."""
+    rows = (
+        LedgerEntry.objects.filter(seq__in=seqs)
+        .order_by("seq")
+        .values_list(
+            "seq", "entry_type", "timestamp", "payload", "prev_hash", "entry_hash", "leaf_hash"
+        )
+    )
+    return [(*row[:6], bytes(row[6])) for row in rows]
+
+
+def merkle_nodes_within(size: int) -> dict[tuple[int, int], bytes]:
+    """Every stored perfect-subtree hash that lies inside the tree of ``size`` entries.
+
+    About one row per 128 entries, so a package over a million entries holds ~8,000 of them.
+    """
+    nodes: dict[tuple[int, int], bytes] = {}
+    rows = MerkleNode.objects.values_list("level", "index", "hash")
+    for level, index, value in rows.iterator(chunk_size=VERIFY_BATCH):
+        if (index + 1) << level <= size:
+            nodes[(level, index)] = bytes(value)
+    return nodes
+
+
+def checkpoint_covering(*, seq: int) -> Checkpoint | None:
+    """The smallest signed checkpoint whose tree contains entry ``seq``, if any."""
+    return Checkpoint.objects.filter(tree_size__gt=seq).order_by("tree_size").first()
