@@ -69,17 +69,55 @@ SELECT gen_random_uuid(), d.created_at, d.created_at, 'pending', '', 'medium',
        d.ledger_seq + %(count)s
 FROM decisions_decision d WHERE d.ledger_seq BETWEEN %(first)s AND %(last)s
 """
-# Entries as the append path stores them (synthetic hashes: nothing here verifies the chain).
-LOAD_ENTRIES = """
-INSERT INTO ledger_ledgerentry (seq, entry_type, timestamp, payload, prev_hash, entry_hash, leaf_hash)
-SELECT s, %(entry_type)s,
-       to_char((now() - make_interval(secs => %(last)s - s)) AT TIME ZONE 'UTC',
-               'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-       jsonb_build_object('v', 2, 'synthetic', true, 'n', s)::text,
-       encode(sha256((s - 1)::text::bytea), 'hex'), encode(sha256(s::text::bytea), 'hex'),
-       sha256(s::text::bytea)
-FROM generate_series(%(start)s, %(stop)s) AS s
-"""
+
+
+def copy_entries(kinds) -> int:
+    """Append entries after the chain head with COPY, hashed exactly as ``ledger_append`` hashes
+    them (the package writer and the verifier check every hash): ``kinds`` yields
+    ``(entry_type, payload)``. Returns the new ledger size."""
+    import hashlib
+    import io
+
+    from django.db import connection
+
+    from apps.ledger import services
+    from apps.ledger.models import ChainHead
+    from tools.verify_bundle import leaf_hash
+
+    head = ChainHead.objects.get(pk=1)
+    seq, prev = head.seq, head.entry_hash
+    copy_sql = (
+        "COPY ledger_ledgerentry (seq, entry_type, timestamp, payload, prev_hash, entry_hash, "
+        "leaf_hash) FROM STDIN"
+    )
+    with connection.cursor() as cursor:
+        buffer = io.StringIO()
+        for count, (entry_type, payload) in enumerate(kinds, 1):
+            seq += 1
+            text = services.payload_text(payload)
+            timestamp = services.rfc3339_now()
+            data = services.canonical_entry_text(
+                seq=seq,
+                entry_type=entry_type,
+                timestamp=timestamp,
+                payload_text=text,
+                prev_hash=prev,
+            )
+            digest = hashlib.sha256(data).hexdigest()
+            escaped = text.replace("\\", "\\\\")
+            buffer.write(
+                f"{seq}\t{entry_type}\t{timestamp}\t{escaped}\t{prev}\t{digest}\t"
+                f"\\\\x{leaf_hash(data).hex()}\n"
+            )
+            prev = digest
+            if count % 50_000 == 0:
+                with cursor.cursor.copy(copy_sql) as copy:
+                    copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        with cursor.cursor.copy(copy_sql) as copy:
+            copy.write(buffer.getvalue())
+    ChainHead.objects.filter(pk=1).update(seq=seq, entry_hash=prev)
+    return seq + 1
 
 
 def parse_args() -> argparse.Namespace:
@@ -121,7 +159,6 @@ def prepare(args: argparse.Namespace, export_dir: Path) -> int:
     from apps.accounts.models import User
     from apps.accounts.principals import system_actor
     from apps.compliance import services as compliance
-    from apps.ledger.models import ChainHead
     from apps.ledger.selectors import ledger_size
     from apps.policies import services as policies
 
@@ -140,18 +177,11 @@ def prepare(args: argparse.Namespace, export_dir: Path) -> int:
             cursor.execute(
                 LOAD_ESCALATIONS, {"count": count, "first": base + start, "last": base + stop}
             )
-        for entry_type, first in (("decision.made", base), ("escalation.created", base + count)):
-            for start, stop in _chunks(first, count):
-                cursor.execute(
-                    LOAD_ENTRIES,
-                    {
-                        "entry_type": entry_type,
-                        "start": start,
-                        "stop": stop,
-                        "last": base + 2 * count,
-                    },
-                )
-    ChainHead.objects.filter(pk=1).update(seq=base + 2 * count - 1)
+    copy_entries(
+        (kind, {"v": 2, "synthetic": True, "n": i})
+        for kind in ("decision.made", "escalation.created")
+        for i in range(count)
+    )
     fill_nodes()
     vacuum()
     print(
@@ -186,22 +216,14 @@ def reuse(args: argparse.Namespace, export_dir: Path) -> int:
 
 
 def fill_ledger(total: int) -> None:
-    from django.db import connection
 
-    from apps.ledger.models import ChainHead
     from apps.ledger.selectors import ledger_size
 
     size = ledger_size()
     if size >= total:
         return
     started = time.monotonic()
-    with connection.cursor() as cursor:
-        for start, stop in _chunks(size, total - size):
-            cursor.execute(
-                LOAD_ENTRIES,
-                {"entry_type": "test.event", "start": start, "stop": stop, "last": total},
-            )
-    ChainHead.objects.filter(pk=1).update(seq=total - 1)
+    copy_entries(("test.event", {"v": 2, "synthetic": True, "n": n}) for n in range(total - size))
     fill_nodes()
     vacuum()
     print(
