@@ -8,6 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -102,3 +106,34 @@ def test_the_progress_bar_follows_the_status_endpoint(live_server, world, new_pa
     # Finished: the page reloads itself and shows the reason.
     page.get_by_role("alert").filter(has_text="the disk is full").wait_for()
     assert page.locator(f'tr[data-export="{export.pk}"]').get_attribute("data-status-url") is None
+
+
+def test_officer_downloads_an_evidence_package_that_verifies(
+    live_server, world, new_page, tmp_path
+):
+    pytest.importorskip("apps.audit.package")
+    page = new_page()
+    sign_in(page, live_server.url, world["officer"], "/exports/")
+    page.get_by_label("Scope").select_option("decisions")
+    page.get_by_label("Format").select_option("package")
+    page.get_by_role("button", name="Request export").click()
+    page.wait_for_url(re.compile(r"/exports/$"))
+    export = Export.objects.get()
+    assert export.status == "done", export.error
+    row = page.locator(f'tr[data-export="{export.pk}"]')
+    with page.expect_download() as download_info:
+        row.get_by_role("link", name="Download").click()
+    archive = zipfile.ZipFile(download_info.value.path())
+    assert hashlib.sha256(Path(download_info.value.path()).read_bytes()).hexdigest() == (
+        export.sha256
+    )
+    archive.extractall(tmp_path / "package")
+    verdict = subprocess.run(
+        [sys.executable, "verify_bundle.py", "."],
+        cwd=tmp_path / "package",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verdict.returncode == 0, verdict.stdout + verdict.stderr
+    assert "VALID" in verdict.stdout
