@@ -38,6 +38,8 @@ urlpatterns = [
     # EU AI Act modules (compliance/eu-ai-act/...), before compliance/<framework>/... too.
     path("", include("apps.retention.api.urls")),
     path("", include("apps.compliance.api.urls")),
+    # Audit exports and evidence packages (audit/..., and the staff page exports/).
+    path("", include("apps.audit.urls")),
     # The original Lexecon's own paths (/api/governance/..., /auth/..., /api/v1/audit/...): last.
     path("", include("apps.compat.urls")),
 ]

@@ -283,6 +283,10 @@ class ExportCreated(Envelope):
     period_to: Timestamp | None = Field(alias="to")
     rows: Annotated[int, Field(ge=0)]
     sha256: Hex64
+    #: Who asked for it: ``user:<id>`` or ``agent:<key prefix>`` (the requester's actor id).
+    requested_by: Annotated[
+        str, StringConstraints(pattern=r"^(user:\d+|agent:[A-Za-z0-9_]{1,32})$")
+    ]
 
 
 Sha256 = Hex64

@@ -1,25 +1,22 @@
 """The Annex IV document as HTML and PDF: one Django template for both, WeasyPrint for the PDF.
 
-The PDF is rendered offline. Its stylesheet is inline, its fonts are the DejaVu fonts of Debian's
-``fonts-dejavu-core`` found through fontconfig, and the URL fetcher handed to WeasyPrint refuses
-every URL it is asked for (http, https, ftp, file, anything), so nothing in a document — a link
-an officer pasted into a narrative included — makes the server fetch anything. Narratives are
+The PDF is rendered offline by ``apps.core.pdf``: its stylesheet is inline, its fonts are the
+DejaVu fonts of Debian's ``fonts-dejavu-core`` found through fontconfig, and the URL fetcher
+handed to WeasyPrint refuses every URL but ``data:`` (http, https, ftp, file, relative), so
+nothing in a document — a link an officer pasted into a narrative included — makes the server
+fetch anything. Narratives are
 plain text, escaped by the template; they never become markup.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
 from django.template.loader import render_to_string
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
+from apps.core.pdf import NoNetworkFetcher, write_pdf
 from apps.techdoc.annex_iv import ANNEX_IV_ITEMS
-
-logger = logging.getLogger(__name__)
 
 TEMPLATE = "techdoc/annex_iv.html"
 
@@ -34,23 +31,6 @@ _WORDS = {
     "sla": "SLA",
 }
 _SIX_THREE = re.compile(r"(?<![0-9])6_3(?![0-9])")
-
-
-class NoNetworkFetcher(URLFetcher):
-    """A WeasyPrint URL fetcher that fetches nothing: every URL is refused and remembered.
-
-    WeasyPrint treats a refusal as a missing resource (a warning, no image) and goes on; the
-    document itself needs no resource (inline CSS, system fonts).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols=(), allow_redirects=False, fail_on_errors=False)
-        self.refused: list[str] = []
-
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        self.refused.append(url)
-        logger.warning("PDF rendering refused to fetch %s", url[:200])
-        raise ValueError(f"fetching {url[:200]!r} is not allowed while rendering a document")
 
 
 def label(key: str) -> str:
@@ -122,8 +102,5 @@ def render_pdf(document: dict[str, Any], *, fetcher: NoNetworkFetcher | None = N
 
 
 def html_to_pdf(html: str, *, fetcher: NoNetworkFetcher | None = None) -> bytes:
-    """WeasyPrint with the refusing fetcher and no base URL (relative URLs resolve to nothing)."""
-    pdf = HTML(string=html, base_url=None, url_fetcher=fetcher or NoNetworkFetcher()).write_pdf()
-    if pdf is None:  # pragma: no cover - write_pdf() without a target returns the bytes
-        raise RuntimeError("WeasyPrint returned no PDF")
-    return pdf
+    """WeasyPrint with the refusing fetcher of ``apps.core.pdf`` (``data:`` URLs only)."""
+    return write_pdf(html, fetcher=fetcher)

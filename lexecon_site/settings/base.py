@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "apps.monitoring",
     "apps.incidents",
     "apps.retention",
+    "apps.audit",
     "apps.compat",
 ]
 
@@ -196,6 +197,10 @@ CELERY_BEAT_SCHEDULE = {
     "incidents-clocks": {
         "task": "incidents.check_clocks",
         "schedule": float(integer("LEXECON_INCIDENT_CLOCK_INTERVAL_SECONDS", 300)),
+    },
+    "audit-purge": {
+        "task": "audit.purge_expired",
+        "schedule": float(integer("LEXECON_EXPORT_PURGE_INTERVAL_SECONDS", 3600)),
     },
     "compliance-retention-sweep": {
         "task": "compliance.retention_sweep",
@@ -381,6 +386,13 @@ LEXECON_RETENTION_EXPIRING_DAYS = integer("LEXECON_RETENTION_EXPIRING_DAYS", 30)
 # Whether `manage.py retention_sweep --as-of DATE` may write (tests, rehearsals); production sets
 # it off, so there --as-of is for planning with --dry-run only.
 LEXECON_RETENTION_AS_OF_WRITES = True
+
+# Audit exports (apps/audit, ADR 0026; docs/audit-exports.md): where finished files are kept, how
+# many days they are kept (the row and its ledger entry stay), and how many rows each table of
+# the HTML/Markdown/PDF report lists (JSON and CSV carry every row).
+LEXECON_EXPORT_DIR = text("LEXECON_EXPORT_DIR") or str(var_dir() / "exports")
+LEXECON_EXPORT_RETENTION_DAYS = integer("LEXECON_EXPORT_RETENTION_DAYS", 30)
+LEXECON_EXPORT_REPORT_ROWS = integer("LEXECON_EXPORT_REPORT_ROWS", 100)
 
 # --- API -----------------------------------------------------------------------------------------------
 LEXECON_VERSION = "0.1.0"  # /health, /status, GET / and the OpenAPI document

@@ -20,6 +20,9 @@ STORAGES = {
         "OPTIONS": {"location": tempfile.mkdtemp(prefix="lexecon-evidence-")},
     },
 }
+# Audit export files: a private directory per test run (tests/audit point it at their tmp_path),
+# unless a live test's worker is given one.
+LEXECON_EXPORT_DIR = text("LEXECON_EXPORT_DIR") or tempfile.mkdtemp(prefix="lexecon-exports-")
 WHITENOISE_AUTOREFRESH = True
 LOGGING["root"]["level"] = "WARNING"
 WHITENOISE_USE_FINDERS = True

@@ -5,8 +5,8 @@ allowed/denied/escalated decisions, a later escalation, assignment, acknowledgem
 approval, resolutions, an SLA expiry, overrides, a token revocation, a stop, a key rotation, an
 unconfirmed answer, evidence registered, linked and expired, an attestation, an AI system's
 registration and change, the Annex IV documentation, the EU AI Act monitoring entries, a serious
-incident's life, and record-keeping: a legal hold placed and released, a retention sweep). While it
-runs, every ``ledger_append`` call is traced back to the line that made it; the test then requires
+incident's life, record-keeping: a legal hold placed and released, a retention sweep, and an
+audit export). While it runs, every ``ledger_append`` call is traced back to the line that made it; the test then requires
 that every call site in ``apps/`` was exercised, that every version-2 payload validates against its
 type, and that each decision, resolution, override and stop has its responsibility record beside
 the entry.
@@ -301,6 +301,13 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
         ).pk
     )
     assert simulated.status == "done"
+    # An audit export (apps.audit), requested by an officer and run as its task runs it.
+    from apps.audit import services as audit
+
+    export = audit.export_request(
+        principal=officer, request=audit.ExportRequest(scope="decisions", format="json")
+    )
+    assert audit.export_run(export_id=export.pk).status == "done"
 
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
     exercised = {(path, _call_line(path, line)) for path, line in traced_sites}
@@ -314,7 +321,7 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
         events.validate_payload(entry.entry_type, payload, allow_test=False)
         assert payload["actor"]["kind"] in {"agent", "user", "system"}
         written.add(entry.entry_type)
-    declared = set(events.REGISTRY) - {EntryType.TEST_EVENT, EntryType.EXPORT_CREATED}
+    declared = set(events.REGISTRY) - {EntryType.TEST_EVENT}
     assert written == declared
 
     # A responsibility record beside each entry that settles a decision, with that entry's seq.
