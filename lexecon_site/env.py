@@ -102,8 +102,19 @@ def var_dir() -> Path:
     return Path(text("LEXECON_VAR_DIR") or BASE_DIR / "var")
 
 
-def database_config(url: str, pool_size: int) -> dict:
-    """Turn ``LEXECON_DATABASE_URL`` into a Django DATABASES entry."""
+def database_config(
+    url: str,
+    pool_size: int,
+    *,
+    statement_timeout_ms: int = 0,
+    lock_timeout_ms: int = 0,
+    client_margin_ms: int = 0,
+) -> dict:
+    """Turn ``LEXECON_DATABASE_URL`` into a Django DATABASES entry.
+
+    On PostgreSQL every connection gets ``statement_timeout`` and ``lock_timeout`` (0: none) and a
+    client-side deadline of the statement timeout plus ``client_margin_ms``
+    (``lexecon_site.db.postgresql``)."""
     if not (url.startswith(("postgresql://", "postgres://", "sqlite://"))):
         raise ImproperlyConfigured(
             "LEXECON_DATABASE_URL must start with postgresql:// or sqlite:///, "
@@ -111,7 +122,15 @@ def database_config(url: str, pool_size: int) -> dict:
         )
     config = environ.Env.db_url_config(url)
     if config["ENGINE"].endswith("postgresql"):
+        config["ENGINE"] = "lexecon_site.db.postgresql"
         options = config.setdefault("OPTIONS", {})
+        if statement_timeout_ms > 0 or lock_timeout_ms > 0:
+            options["options"] = (
+                f"-c statement_timeout={max(statement_timeout_ms, 0)} "
+                f"-c lock_timeout={max(lock_timeout_ms, 0)}"
+            )
+        if statement_timeout_ms > 0:
+            options["client_deadline"] = (statement_timeout_ms + max(client_margin_ms, 0)) / 1000
         if pool_size > 0:
             options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
             config["CONN_MAX_AGE"] = 0

@@ -147,7 +147,26 @@ TEMPLATES = [
 
 # --- Database and cache -------------------------------------------------------------------------------
 DATABASE_URL = text("LEXECON_DATABASE_URL") or f"sqlite:///{var_dir() / 'lexecon.sqlite3'}"
-DATABASES = {"default": database_config(DATABASE_URL, integer("LEXECON_DB_POOL_SIZE", 0))}
+# PostgreSQL: the server cancels a statement running longer than LEXECON_DB_STATEMENT_TIMEOUT_MS
+# or waiting longer than LEXECON_DB_LOCK_TIMEOUT_MS for a lock, and a worker stops waiting for an
+# answer that never comes (a blackholed connection) after the statement timeout plus
+# LEXECON_DB_CLIENT_MARGIN_MS (lexecon_site.db.postgresql). Celery's long tasks (sweeps,
+# verification, exports) take the LEXECON_DB_TASK_* limits for their own work
+# (apps.core.db.longer_timeouts). 0 switches a limit off.
+LEXECON_DB_STATEMENT_TIMEOUT_MS = integer("LEXECON_DB_STATEMENT_TIMEOUT_MS", 5000)
+LEXECON_DB_LOCK_TIMEOUT_MS = integer("LEXECON_DB_LOCK_TIMEOUT_MS", 3000)
+LEXECON_DB_CLIENT_MARGIN_MS = integer("LEXECON_DB_CLIENT_MARGIN_MS", 2000)
+LEXECON_DB_TASK_STATEMENT_TIMEOUT_MS = integer("LEXECON_DB_TASK_STATEMENT_TIMEOUT_MS", 300_000)
+LEXECON_DB_TASK_LOCK_TIMEOUT_MS = integer("LEXECON_DB_TASK_LOCK_TIMEOUT_MS", 30_000)
+DATABASES = {
+    "default": database_config(
+        DATABASE_URL,
+        integer("LEXECON_DB_POOL_SIZE", 0),
+        statement_timeout_ms=LEXECON_DB_STATEMENT_TIMEOUT_MS,
+        lock_timeout_ms=LEXECON_DB_LOCK_TIMEOUT_MS,
+        client_margin_ms=LEXECON_DB_CLIENT_MARGIN_MS,
+    )
+}
 
 REDIS_URL = text("LEXECON_REDIS_URL")
 if REDIS_URL:
