@@ -56,10 +56,10 @@ def rate(name: str, default: str) -> str:
     return value
 
 
-def networks(name: str) -> tuple[str, ...]:
+def networks(name: str, default: str = "") -> tuple[str, ...]:
     """Read a comma-separated list of IP addresses or networks (CIDR)."""
     found = []
-    for item in text(name).split(","):
+    for item in text(name, default).split(","):
         if item.strip():
             try:
                 found.append(str(ipaddress.ip_network(item.strip(), strict=False)))

@@ -298,6 +298,14 @@ LEXECON_RATE_LIMIT_STORE_RETRY_SECONDS = integer("LEXECON_RATE_LIMIT_STORE_RETRY
 # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks); empty: REMOTE_ADDR only.
 LEXECON_TRUSTED_PROXIES = networks("LEXECON_TRUSTED_PROXIES")
 
+# --- Metrics (ADR 0033) -------------------------------------------------------------------------------
+# GET /metrics answers a bearer token equal to this, or a client inside these networks (here the
+# loopback only, for make run and tests; production's default list is empty).
+LEXECON_METRICS_TOKEN = text("LEXECON_METRICS_TOKEN")
+LEXECON_METRICS_ALLOWED_NETWORKS = networks(
+    "LEXECON_METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"
+)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = integer("LEXECON_SESSION_MAX_AGE", 8 * 3600)
