@@ -53,9 +53,10 @@ def _check_promql(expr: str) -> list[str]:
             continue
         elif char in PAIRS:
             stack.append(PAIRS[char])
-        elif char in PAIRS.values():
-            assert stack and stack.pop() == char, f"unbalanced {char!r} in {expr!r}"
-    assert not stack and not quoted, f"unclosed bracket or string in {expr!r}"
+        elif char in PAIRS.values() and (not stack or stack.pop() != char):
+            raise AssertionError(f"unbalanced {char!r} in {expr!r}")
+    assert not stack, f"unclosed bracket in {expr!r}"
+    assert not quoted, f"unclosed string in {expr!r}"
     for window in RANGE.findall(expr):
         assert DURATION.match(window) or window == "$__rate_interval", (window, expr)
     unquoted = re.sub(r'"[^"]*"', '""', expr)
@@ -94,11 +95,13 @@ def test_alert_rules_are_well_formed_and_name_only_real_metrics(known):
         for rule in group["rules"]:
             assert set(rule) <= {"alert", "expr", "for", "labels", "annotations"}, rule
             assert re.fullmatch(r"Lexecon[A-Z][A-Za-z]+", rule["alert"]), rule["alert"]
-            assert isinstance(rule["expr"], str) and rule["expr"].strip(), rule["alert"]
+            assert isinstance(rule["expr"], str), rule["alert"]
+            assert rule["expr"].strip(), rule["alert"]
             if "for" in rule:
                 assert DURATION.match(rule["for"]), rule["alert"]
             assert rule["labels"]["severity"] in {"page", "ticket"}, rule["alert"]
-            assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+            assert rule["annotations"]["summary"], rule["alert"]
+            assert rule["annotations"]["description"], rule["alert"]
             used = _check_promql(rule["expr"])
             assert used, rule["alert"]
             assert set(used) <= known, (rule["alert"], set(used) - known)
@@ -133,14 +136,16 @@ def test_dashboard_is_grafana_json_over_real_metrics(known):
     assert len(ids) == len(set(ids))
     shown = set()
     for panel in dashboard["panels"]:
-        assert panel["title"] and panel["type"] in {"timeseries", "stat", "gauge", "table"}
+        assert panel["title"]
+        assert panel["type"] in {"timeseries", "stat", "gauge", "table"}
         assert panel["datasource"]["uid"] == "${datasource}"
         assert set(panel["gridPos"]) == {"h", "w", "x", "y"}
         assert panel["gridPos"]["x"] + panel["gridPos"]["w"] <= 24
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
             used = _check_promql(target["expr"])
-            assert used and set(used) <= known, (panel["title"], set(used) - known)
+            assert used, panel["title"]
+            assert set(used) <= known, (panel["title"], set(used) - known)
             shown.update(used)
     # Every Lexecon figure has a panel.
     lexecon = {name for name in known if name.startswith("lexecon_")}
