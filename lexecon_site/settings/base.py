@@ -306,6 +306,10 @@ LEXECON_METRICS_ALLOWED_NETWORKS = networks(
     "LEXECON_METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"
 )
 
+# Changing the password, the one-time code device or the backup codes needs both factors proved
+# within this many seconds (RELIABILITY T33); otherwise the user re-authenticates first.
+LEXECON_REAUTH_SECONDS = integer("LEXECON_REAUTH_SECONDS", 300)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = integer("LEXECON_SESSION_MAX_AGE", 8 * 3600)
