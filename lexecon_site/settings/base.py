@@ -246,6 +246,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 OTP_TOTP_ISSUER = text("LEXECON_OTP_ISSUER", "Lexecon")
+# The admin never shows another person's TOTP secret or its QR code (the config and QR views answer
+# 403 instead of the key, or a 500 for an unknown device; RELIABILITY T35).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 OTP_TOTP_THROTTLE_FACTOR = 1  # seconds, doubled after each consecutive failure
 OTP_STATIC_THROTTLE_FACTOR = 1
 # The password step locks per (user name, client address): one person's typing errors never lock

@@ -110,3 +110,48 @@ def test_a_blackholed_connection_fails_at_the_client_deadline_instead_of_hanging
     with connection.cursor() as cursor:
         cursor.execute("SELECT 3")
         assert cursor.fetchone() == (3,)
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_pooled_connections_have_the_deadline_too():
+    from lexecon_site.db.postgresql.base import DatabaseWrapper, DeadlineConnection
+
+    settings_dict = {
+        **connection.settings_dict,
+        "OPTIONS": {
+            **connection.settings_dict["OPTIONS"],
+            "pool": {"min_size": 1, "max_size": 1, "timeout": 5},
+        },
+        "CONN_MAX_AGE": 0,
+    }
+    wrapper = DatabaseWrapper(settings_dict, alias="pool_probe")
+    try:
+        wrapper.ensure_connection()
+        assert isinstance(wrapper.connection, DeadlineConnection)
+        assert wrapper.connection.deadline == settings_dict["OPTIONS"]["client_deadline"]
+        with wrapper.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            assert cursor.fetchone()[0] == "5s"
+    finally:
+        wrapper.close()
+        wrapper.close_pool()
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_migrations_run_under_the_task_limits_and_give_them_back():
+    from apps.core.db import migrations_done, migrations_take_task_timeouts
+
+    migrations_take_task_timeouts(using="default")
+    assert _show("statement_timeout") == "5min"
+    assert connection.connection.deadline == 302.0
+    migrations_done(using="default")
+    assert _show("statement_timeout") == "5s"
+    assert _show("lock_timeout") == "3s"
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_create_and_drop_database_run_without_limits():
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+        assert cursor.db.connection.deadline is None

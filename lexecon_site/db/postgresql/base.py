@@ -16,6 +16,8 @@ Celery's long tasks raise both for their own work with :func:`apps.core.db.longe
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -60,6 +62,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     Database = _PsycopgWithDeadline()
 
+    @property
+    def pool(self):
+        # LEXECON_DB_POOL_SIZE: the pool makes DeadlineConnections too.
+        options = self.settings_dict["OPTIONS"].get("pool")
+        if isinstance(options, dict):
+            options.setdefault("connection_class", DeadlineConnection)
+        return base.DatabaseWrapper.pool.fget(self)
+
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         params.pop("client_deadline", None)
@@ -70,3 +80,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if isinstance(connection, DeadlineConnection):
             connection.deadline = self.settings_dict["OPTIONS"].get("client_deadline")
         return connection
+
+    @contextlib.contextmanager
+    def _nodb_cursor(self) -> Iterator[Any]:
+        # CREATE / DROP DATABASE (test databases, administration) are never a request: no limits
+        # (DROP DATABASE waits for a checkpoint, which takes seconds on a busy server).
+        with super()._nodb_cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('statement_timeout', '0', false), "
+                "set_config('lock_timeout', '0', false)"
+            )
+            if isinstance(cursor.db.connection, DeadlineConnection):
+                cursor.db.connection.deadline = None
+            yield cursor
