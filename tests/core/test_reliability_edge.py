@@ -134,7 +134,7 @@ def test_t36_cr_lf_and_ansi_in_inputs_do_not_forge_log_lines(json_log, agent_cli
     login, denied, failed = records
     assert login["username"] == FORGED  # kept verbatim inside its string, escaped
     assert login["client"] == "127.0.0.1"
-    assert denied["principal"].startswith("agent:") or denied["principal"]
+    assert denied["principal"] == f"agent:{api.agent_key.name}"
     assert denied["path"] == "/decide"
     assert failed["principal"] == "anonymous"
     for record in records:
