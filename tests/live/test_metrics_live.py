@@ -29,6 +29,8 @@ def _scrape(port: int) -> dict[tuple[str, tuple], float]:
         response = conn.getresponse()
         body = response.read().decode()
         assert response.status == 200, body[:300]
+        # T35 on the real server: gunicorn names itself, with no version.
+        assert response.getheader("Server") == "gunicorn"
     finally:
         conn.close()
     return {
