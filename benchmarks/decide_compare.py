@@ -47,10 +47,15 @@ print(decide_load.prepare(settings.pop("database"), settings))
 
 
 def start(
-    tree: Path, name: str, port: int, worker_class: str | None, extra_env: dict[str, str]
+    tree: Path,
+    name: str,
+    port: int,
+    worker_class: str | None,
+    extra_env: dict[str, str],
+    prefix: str = "lexecon_compare",
 ) -> tuple[subprocess.Popen, str]:
     """Prepare ``tree``'s own database with its own ``decide_load.prepare`` and serve it."""
-    database = f"lexecon_compare_{name}"
+    database = f"{prefix}_{name}"
     env = {**decide_load.server_env(database), **extra_env}
     python = str(tree / ".venv/bin/python")
     prepared = subprocess.run(
@@ -72,6 +77,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--port", type=int, default=8870)
+    parser.add_argument(
+        "--database-prefix",
+        default="lexecon_compare",
+        help="databases PREFIX_old and PREFIX_new (another name when several people share a server)",
+    )
     for side in ("old", "new"):
         parser.add_argument(
             f"--{side}-env",
@@ -95,7 +105,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             scripts = []
             for index, (name, tree, worker_class) in enumerate(sides):
-                server, raw_key = start(tree, name, args.port + index, worker_class, extra[name])
+                server, raw_key = start(
+                    tree, name, args.port + index, worker_class, extra[name], args.database_prefix
+                )
                 servers.append(server)
                 scripts.append(
                     decide_load.lua(

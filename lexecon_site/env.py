@@ -8,7 +8,11 @@ default (``make run`` / tests) the Django secret key and the master key are gene
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import ipaddress
+import math
 import os
 import re
 import secrets
@@ -56,10 +60,10 @@ def rate(name: str, default: str) -> str:
     return value
 
 
-def networks(name: str) -> tuple[str, ...]:
+def networks(name: str, default: str = "") -> tuple[str, ...]:
     """Read a comma-separated list of IP addresses or networks (CIDR)."""
     found = []
-    for item in text(name).split(","):
+    for item in text(name, default).split(","):
         if item.strip():
             try:
                 found.append(str(ipaddress.ip_network(item.strip(), strict=False)))
@@ -75,6 +79,58 @@ def required(name: str) -> str:
     value = text(name)
     if not value:
         raise ImproperlyConfigured(f"{name} must be set (see docs/configuration.md)")
+    return value
+
+
+# Values published somewhere (tests, examples, framework defaults): never a production secret.
+_PUBLISHED_PREFIXES = ("test-only-", "django-insecure", "changeme", "change-me", "example")
+_MIN_SECRET_BITS = 96
+
+
+def _decodings(value: str) -> list[bytes]:
+    """``value`` read as hex and as base64 (standard and URL-safe), where it is either."""
+    found = []
+    compact = value.strip()
+    with contextlib.suppress(ValueError):
+        found.append(bytes.fromhex(compact))
+    padded = compact.rstrip("=") + "=" * (-len(compact.rstrip("=")) % 4)
+    for altchars in (b"+/", b"-_"):
+        with contextlib.suppress(binascii.Error, ValueError):
+            found.append(base64.b64decode(padded, altchars=altchars, validate=True))
+    return [decoded for decoded in found if len(decoded) >= 16]
+
+
+def _character_entropy_bits(value: str) -> float:
+    """Shannon entropy of the characters' frequencies, times the length: a cheap upper estimate
+    of the guessing work (it cannot see patterns, but it catches repetition)."""
+    counts = [value.count(char) for char in set(value)]
+    return -sum(n * math.log2(n / len(value)) for n in counts)
+
+
+def secret_weakness(value: str, *, min_length: int) -> str | None:
+    """Why ``value`` is not fit to be a production secret, or None: too short, a published
+    default, bytes that are (nearly) all the same once decoded (32 zero bytes in hex or base64),
+    or too little character entropy."""
+    if len(value) < min_length:
+        return f"shorter than {min_length} characters"
+    if value.lower().startswith(_PUBLISHED_PREFIXES):
+        return "a published example or default value"
+    if len(set(value)) < 5 or any(len(set(decoded)) <= 2 for decoded in _decodings(value)):
+        return "made of (nearly) one repeated byte or character, such as 32 zero bytes"
+    if _character_entropy_bits(value) < _MIN_SECRET_BITS:
+        return f"too predictable (under {_MIN_SECRET_BITS} bits of character entropy)"
+    return None
+
+
+def strong_secret(name: str, *, min_length: int) -> str:
+    """A mandatory production secret that must also look random (:func:`secret_weakness`)."""
+    value = required(name)
+    weakness = secret_weakness(value, min_length=min_length)
+    if weakness:
+        raise ImproperlyConfigured(
+            f"{name} is too weak: {weakness}. Generate one, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
+        )
     return value
 
 
@@ -102,8 +158,19 @@ def var_dir() -> Path:
     return Path(text("LEXECON_VAR_DIR") or BASE_DIR / "var")
 
 
-def database_config(url: str, pool_size: int) -> dict:
-    """Turn ``LEXECON_DATABASE_URL`` into a Django DATABASES entry."""
+def database_config(
+    url: str,
+    pool_size: int,
+    *,
+    statement_timeout_ms: int = 0,
+    lock_timeout_ms: int = 0,
+    client_margin_ms: int = 0,
+) -> dict:
+    """Turn ``LEXECON_DATABASE_URL`` into a Django DATABASES entry.
+
+    On PostgreSQL every connection gets ``statement_timeout`` and ``lock_timeout`` (0: none) and a
+    client-side deadline of the statement timeout plus ``client_margin_ms``
+    (``lexecon_site.db.postgresql``)."""
     if not (url.startswith(("postgresql://", "postgres://", "sqlite://"))):
         raise ImproperlyConfigured(
             "LEXECON_DATABASE_URL must start with postgresql:// or sqlite:///, "
@@ -111,7 +178,15 @@ def database_config(url: str, pool_size: int) -> dict:
         )
     config = environ.Env.db_url_config(url)
     if config["ENGINE"].endswith("postgresql"):
+        config["ENGINE"] = "lexecon_site.db.postgresql"
         options = config.setdefault("OPTIONS", {})
+        if statement_timeout_ms > 0 or lock_timeout_ms > 0:
+            options["options"] = (
+                f"-c statement_timeout={max(statement_timeout_ms, 0)} "
+                f"-c lock_timeout={max(lock_timeout_ms, 0)}"
+            )
+        if statement_timeout_ms > 0:
+            options["client_deadline"] = (statement_timeout_ms + max(client_margin_ms, 0)) / 1000
         if pool_size > 0:
             options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": 10}
             config["CONN_MAX_AGE"] = 0

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.compat import system as compat_system
+from apps.core import views as core_views
 
 urlpatterns = [
     # First: /decide is the hottest path, and URL resolution tries patterns in order.
@@ -15,7 +16,8 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
-    path("", include("django_prometheus.urls")),
+    # Lexecon's figures and django-prometheus's, behind a token or an address list (ADR 0033).
+    path("metrics", core_views.metrics, name="metrics"),
     path("", include("apps.core.api.urls")),
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.ledger.api.urls")),

@@ -31,6 +31,8 @@ from django.conf import settings
 from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from apps.core.logging import security_logger
+
 
 @dataclass(frozen=True)
 class Failures:
@@ -117,6 +119,19 @@ class LoginLockoutHandler(AxesDatabaseHandler):
         limit = get_failure_limit(request, credentials)
         # axes locks when this reaches the (pair) failure limit; a ceiling reached counts as that.
         return max(failures.pair, limit) if failures.lock_reason(limit) else failures.pair
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        """Log the failure (who, from where, when; never the password) before axes records it."""
+        security_logger.warning(
+            "password sign-in failed",
+            extra={
+                "event": "auth.login_failed",
+                "username": get_client_username(request, credentials),
+                "client": getattr(request, "axes_ip_address", None),
+                "path": getattr(request, "path", None),
+            },
+        )
+        return super().user_login_failed(sender, credentials, request, **kwargs)
 
     def reset_user_attempts(self, request, credentials: dict | None = None) -> int:
         count, _ = AccessAttempt.objects.filter(

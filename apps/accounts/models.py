@@ -156,3 +156,22 @@ class BackupCode(models.Model):
 
     def matches(self, normalised_code: str) -> bool:
         return hmac.compare_digest(self.code_hash, self.hash_code(self.salt, normalised_code))
+
+
+class UserSession(models.Model):
+    """A verified staff session (password and one-time code), so that its owner can see where
+    they are signed in and end the others (RELIABILITY T33). The session itself stays in Django's
+    session store; this row only names it. The address is the client's as the rate limits see it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"session of {self.user_id} since {self.created_at:%Y-%m-%d %H:%M}"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth.password_validation import get_password_validators
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts.models import BackupCodeDevice, User
+from apps.accounts.models import BackupCodeDevice, User, UserSession
 
 
 def user_has_confirmed_device(*, user: User) -> bool:
@@ -59,3 +60,13 @@ def usernames_by_label(*, labels: Iterable[str]) -> dict[str, str]:
         f"user:{pk}": name
         for pk, name in User.objects.filter(pk__in=ids).values_list("pk", "username")
     }
+
+
+def user_sessions_list(*, user: User) -> list[UserSession]:
+    """The user's verified sessions that still exist in the session store, newest first."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    return [
+        session
+        for session in UserSession.objects.filter(user=user)
+        if store.exists(session.session_key)
+    ]

@@ -9,6 +9,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import import_module
 
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.constants import AGENT_KEY_PREFIX, DEFAULT_AGENT_SCOPES, Role, Scope
-from apps.accounts.models import AgentKey, BackupCode, BackupCodeDevice, User
+from apps.accounts.models import AgentKey, BackupCode, BackupCodeDevice, User, UserSession
 from apps.core.exceptions import InvalidInput
 
 BACKUP_CODE_COUNT = 10
@@ -220,3 +221,26 @@ def login_lockouts_release(*, attempt_ids: list[int], widen: bool, actor: User) 
         " with their addresses and user names" if widen else "",
     )
     return count
+
+
+def user_session_record(
+    *, user: User, session_key: str, ip_address: str | None, user_agent: str
+) -> UserSession:
+    """Remember a newly verified session of ``user`` (after the one-time code), for the list of
+    their sessions. A session key seen again (re-verification) keeps its row."""
+    session, _ = UserSession.objects.update_or_create(
+        session_key=session_key,
+        defaults={"user": user, "ip_address": ip_address, "user_agent": user_agent[:200]},
+    )
+    return session
+
+
+def user_sessions_end(*, user: User, session_ids: list[int]) -> int:
+    """End these sessions of ``user`` (never anybody else's: other ids are ignored): deleted from
+    the session store, so their next request is anonymous. Returns how many were ended."""
+    mine = list(UserSession.objects.filter(user=user, pk__in=session_ids))
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    for session in mine:
+        store(session_key=session.session_key).delete()
+    UserSession.objects.filter(pk__in=[session.pk for session in mine]).delete()
+    return len(mine)

@@ -10,4 +10,7 @@ urlpatterns = [
     path("enrol/", views.enrol, name="enrol"),
     path("backup-codes/", views.backup_codes_regenerate, name="backup_codes"),
     path("logout/", views.logout_view, name="logout"),
+    path("reauth/", views.reauth, name="reauth"),
+    path("password/", views.password_change, name="password_change"),
+    path("sessions/", views.sessions, name="sessions"),
 ]

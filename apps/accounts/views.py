@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 import qrcode
 import qrcode.image.svg
 from django.contrib import messages
-from django.contrib.auth import logout
-from django.contrib.auth.views import LoginView
+from django.contrib.auth import authenticate, logout
+from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,8 +26,14 @@ from django_otp import login as otp_login
 from django_otp import match_token
 
 from apps.accounts import selectors, services
-from apps.accounts.decorators import staff_page
-from apps.accounts.forms import EnrolForm, OTPForm
+from apps.accounts.decorators import (
+    mark_recently_authenticated,
+    recent_authentication_required,
+    recently_authenticated,
+    staff_page,
+)
+from apps.accounts.forms import EnrolForm, OTPForm, ReauthForm
+from apps.core.ratelimit.client_ip import client_address
 
 
 @staff_page("accounts.view_dashboard")
@@ -87,6 +93,7 @@ def otp_step(request):
             if device is not None:
                 otp_login(request, device)
                 request.session.cycle_key()
+                _session_verified(request)
                 return HttpResponseRedirect(_safe_next(request))
         form.add_error(
             None,
@@ -120,6 +127,11 @@ def enrol(request):
         return HttpResponseRedirect(
             f"{reverse('accounts:otp')}?{urlencode({'next': request.get_full_path()})}"
         )
+    if selectors.user_has_confirmed_device(user=user) and not recently_authenticated(request):
+        # Changing the device: both factors again first (T33).
+        return HttpResponseRedirect(
+            f"{reverse('accounts:reauth')}?{urlencode({'next': request.get_full_path()})}"
+        )
     device = selectors.user_pending_totp_device(user=user) or services.totp_device_create(
         user=user, confirmed=False
     )
@@ -130,6 +142,7 @@ def enrol(request):
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             request.session.cycle_key()
+            _session_verified(request)
             codes = services.backup_codes_regenerate(user=user)
             return render(
                 request,
@@ -152,6 +165,7 @@ def enrol(request):
 
 @require_POST
 @staff_page()
+@recent_authentication_required
 def backup_codes_regenerate(request):
     """Issue a fresh set of backup codes (the old set stops working)."""
     codes = services.backup_codes_regenerate(user=request.user)
@@ -163,3 +177,91 @@ def backup_codes_regenerate(request):
 def logout_view(request):
     logout(request)
     return HttpResponseRedirect(reverse("accounts:login"))
+
+
+def _session_verified(request) -> None:
+    """Both factors proved: the session counts as freshly authenticated and is listed among the
+    user's sessions."""
+    mark_recently_authenticated(request)
+    services.user_session_record(
+        user=request.user,
+        session_key=request.session.session_key,
+        ip_address=client_address(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+@staff_page()
+def reauth(request):
+    """Prove both factors again before changing how one signs in (T33, ASVS 7.5.1). The password
+    goes through ``authenticate()``, so the lockout counts failures here as at sign-in."""
+    form = ReauthForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            user = authenticate(
+                request,
+                username=request.user.get_username(),
+                password=form.cleaned_data["password"],
+            )
+            password_ok = user is not None and user.pk == request.user.pk
+            token = form.cleaned_data["token"].strip()
+            if password_ok and match_token(request.user, token) is not None:
+                mark_recently_authenticated(request)
+                return HttpResponseRedirect(_safe_next(request))
+        form.add_error(None, "The password or the code was not accepted.")
+        status = 400
+    return render(
+        request, "accounts/reauth.html", {"form": form, "next": _safe_next(request)}, status=status
+    )
+
+
+class PasswordChange(PasswordChangeView):
+    """Change one's password (after re-authentication). Django keeps this session signed in and
+    every other session of the user stops at its next request; their list rows go too."""
+
+    template_name = "accounts/password_change.html"
+
+    def get_success_url(self) -> str:
+        return reverse("accounts:sessions")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        others = [
+            session.pk
+            for session in selectors.user_sessions_list(user=self.request.user)
+            if session.session_key != self.request.session.session_key
+        ]
+        services.user_sessions_end(user=self.request.user, session_ids=others)
+        messages.success(self.request, "Password changed; your other sessions were ended.")
+        return response
+
+
+password_change = staff_page()(recent_authentication_required(PasswordChange.as_view()))
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+@staff_page()
+def sessions(request):
+    """List one's signed-in sessions and end the others (one, or all at once)."""
+    current = request.session.session_key
+    listed = selectors.user_sessions_list(user=request.user)
+    if request.method == "POST":
+        others = [session.pk for session in listed if session.session_key != current]
+        if request.POST.get("end") == "others":
+            chosen = others
+        else:
+            try:
+                chosen = [int(request.POST.get("end", ""))]
+            except ValueError:
+                chosen = []
+            chosen = [pk for pk in chosen if pk in others]  # never this one from here
+        ended = services.user_sessions_end(user=request.user, session_ids=chosen)
+        messages.success(request, f"{ended} session(s) ended.")
+        return HttpResponseRedirect(reverse("accounts:sessions"))
+    return render(request, "accounts/sessions.html", {"sessions": listed, "current": current})

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import time
+
+from pythonjsonlogger.json import JsonFormatter
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -14,3 +17,13 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+class UtcJsonFormatter(JsonFormatter):
+    """One JSON object per record, its time in UTC whatever the host's zone (ASVS 16.2.2). Values
+    are JSON-escaped, so a CR, LF or ANSI code in a user name cannot start a forged record."""
+
+    converter = time.gmtime
+
+
+security_logger = logging.getLogger("lexecon.security")

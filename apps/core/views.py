@@ -6,15 +6,21 @@ API routes answer errors in the JSON error shape (even for unknown routes); the 
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import sys
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template import loader
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from apps.core import metrics as core_metrics
 from apps.core.api.exception_handler import error_response
 from apps.core.exceptions import ApplicationError
+from apps.core.ratelimit.client_ip import client_address
 
 HTML_PREFIXES = ("/admin/", "/accounts/", "/oversight/", "/static/")
 
@@ -99,3 +105,35 @@ def csrf_failure(request, reason=""):
             request, "core/error.html", {"title": "Form expired, please retry"}, status=403
         )
     return error_response(403, "csrf_failed", "CSRF verification failed.")
+
+
+def metrics(request):
+    """``GET /metrics``: Prometheus text format (ADR 0033).
+
+    Open to a bearer token equal to ``LEXECON_METRICS_TOKEN`` or to a client address inside
+    ``LEXECON_METRICS_ALLOWED_NETWORKS`` (the address as the rate limits see it, so behind a
+    ``LEXECON_TRUSTED_PROXIES`` proxy it is the real client's). Anyone else gets 401 with
+    ``WWW-Authenticate: Bearer`` and learns nothing about the figures."""
+    if not _metrics_allowed(request):
+        response = error_response(
+            401, "not_authenticated", "Metrics need a bearer token or an allowed address."
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body = generate_latest(core_metrics.scrape_registry())
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+
+
+def _metrics_allowed(request) -> bool:
+    token = settings.LEXECON_METRICS_TOKEN
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if token and header.startswith("Bearer "):
+        return hmac.compare_digest(header[len("Bearer ") :].encode(), token.encode())
+    address = client_address(request)
+    if address is None:
+        return False
+    parsed = ipaddress.ip_address(address)
+    return any(
+        parsed in ipaddress.ip_network(network, strict=False)
+        for network in settings.LEXECON_METRICS_ALLOWED_NETWORKS
+    )

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from apps.accounts.models import AgentKey
 from apps.accounts.principals import actor_of, agent_actor
 from apps.aisystems import selectors as aisystems
+from apps.core import metrics
 from apps.core.exceptions import ApplicationError, Conflict
 from apps.core.ids import uuid7
 from apps.core.retention import decision_retention_class
@@ -303,6 +304,8 @@ def decision_make(
             if existing is not None:
                 return MadeDecision(existing, replayed=True)
         raise
+    # Counted once the decision is committed (at once outside a transaction; ADR 0033).
+    transaction.on_commit(metrics.DECISIONS.labels(Outcome(outcome).value).inc)
     return MadeDecision(decision, replayed=False)
 
 

@@ -8,6 +8,8 @@ class LedgerConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import status_probes
-        from apps.ledger import selectors, tasks  # noqa: F401  (registers the Celery tasks)
+        from apps.core.metrics import register_scrape_source
+        from apps.ledger import metrics, selectors, tasks  # noqa: F401  (registers the Celery tasks)
 
         status_probes.register_ledger_head(selectors.ledger_head_summary)
+        register_scrape_source("ledger", metrics.ledger_metrics)

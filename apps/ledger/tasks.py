@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from apps.core.db import longer_timeouts
 from apps.ledger import services
 
 
@@ -15,5 +16,6 @@ def ledger_checkpoint() -> int | None:
 @shared_task(name="ledger.verify", acks_late=True)
 def ledger_verify() -> bool:
     """Verify the whole ledger and record the run (read by compliance status and the dashboard)."""
-    run, _ = services.ledger_verify_recorded(trigger="schedule")
+    with longer_timeouts():  # reads the whole ledger in batches
+        run, _ = services.ledger_verify_recorded(trigger="schedule")
     return run.valid

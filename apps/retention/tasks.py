@@ -8,6 +8,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
+from apps.core.db import longer_timeouts
 from apps.retention import services
 
 
@@ -23,4 +24,5 @@ def retention_sweep() -> dict[str, Any]:
     and resumable: a run killed half-way is finished by the next one. IRREVERSIBLE (see
     ``apps.retention.services``)."""
     limit = float(settings.LEXECON_RETENTION_SWEEP_MAX_SECONDS)
-    return services.retention_sweep(trigger="task", max_seconds=limit or None).as_dict()
+    with longer_timeouts():  # batches of a large backlog may take longer than a request
+        return services.retention_sweep(trigger="task", max_seconds=limit or None).as_dict()

@@ -148,7 +148,26 @@ TEMPLATES = [
 
 # --- Database and cache -------------------------------------------------------------------------------
 DATABASE_URL = text("LEXECON_DATABASE_URL") or f"sqlite:///{var_dir() / 'lexecon.sqlite3'}"
-DATABASES = {"default": database_config(DATABASE_URL, integer("LEXECON_DB_POOL_SIZE", 0))}
+# PostgreSQL: the server cancels a statement running longer than LEXECON_DB_STATEMENT_TIMEOUT_MS
+# or waiting longer than LEXECON_DB_LOCK_TIMEOUT_MS for a lock, and a worker stops waiting for an
+# answer that never comes (a blackholed connection) after the statement timeout plus
+# LEXECON_DB_CLIENT_MARGIN_MS (lexecon_site.db.postgresql). Celery's long tasks (sweeps,
+# verification, exports) take the LEXECON_DB_TASK_* limits for their own work
+# (apps.core.db.longer_timeouts). 0 switches a limit off.
+LEXECON_DB_STATEMENT_TIMEOUT_MS = integer("LEXECON_DB_STATEMENT_TIMEOUT_MS", 5000)
+LEXECON_DB_LOCK_TIMEOUT_MS = integer("LEXECON_DB_LOCK_TIMEOUT_MS", 3000)
+LEXECON_DB_CLIENT_MARGIN_MS = integer("LEXECON_DB_CLIENT_MARGIN_MS", 2000)
+LEXECON_DB_TASK_STATEMENT_TIMEOUT_MS = integer("LEXECON_DB_TASK_STATEMENT_TIMEOUT_MS", 300_000)
+LEXECON_DB_TASK_LOCK_TIMEOUT_MS = integer("LEXECON_DB_TASK_LOCK_TIMEOUT_MS", 30_000)
+DATABASES = {
+    "default": database_config(
+        DATABASE_URL,
+        integer("LEXECON_DB_POOL_SIZE", 0),
+        statement_timeout_ms=LEXECON_DB_STATEMENT_TIMEOUT_MS,
+        lock_timeout_ms=LEXECON_DB_LOCK_TIMEOUT_MS,
+        client_margin_ms=LEXECON_DB_CLIENT_MARGIN_MS,
+    )
+}
 
 REDIS_URL = text("LEXECON_REDIS_URL")
 if REDIS_URL:
@@ -232,6 +251,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 OTP_TOTP_ISSUER = text("LEXECON_OTP_ISSUER", "Lexecon")
+# The admin never shows another person's TOTP secret or its QR code (the config and QR views answer
+# 403 instead of the key, or a 500 for an unknown device; RELIABILITY T35).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 OTP_TOTP_THROTTLE_FACTOR = 1  # seconds, doubled after each consecutive failure
 OTP_STATIC_THROTTLE_FACTOR = 1
 # The password step locks per (user name, client address): one person's typing errors never lock
@@ -283,6 +305,18 @@ LEXECON_RATE_LIMIT_STORE_TIMEOUT_SECONDS = (
 LEXECON_RATE_LIMIT_STORE_RETRY_SECONDS = integer("LEXECON_RATE_LIMIT_STORE_RETRY_MS", 1000) / 1000
 # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks); empty: REMOTE_ADDR only.
 LEXECON_TRUSTED_PROXIES = networks("LEXECON_TRUSTED_PROXIES")
+
+# --- Metrics (ADR 0033) -------------------------------------------------------------------------------
+# GET /metrics answers a bearer token equal to this, or a client inside these networks (here the
+# loopback only, for make run and tests; production's default list is empty).
+LEXECON_METRICS_TOKEN = text("LEXECON_METRICS_TOKEN")
+LEXECON_METRICS_ALLOWED_NETWORKS = networks(
+    "LEXECON_METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"
+)
+
+# Changing the password, the one-time code device or the backup codes needs both factors proved
+# within this many seconds (RELIABILITY T33); otherwise the user re-authenticates first.
+LEXECON_REAUTH_SECONDS = integer("LEXECON_REAUTH_SECONDS", 300)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -447,7 +481,7 @@ LOGGING = {
     "filters": {"request_id": {"()": "apps.core.logging.RequestIdFilter"}},
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "apps.core.logging.UtcJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             "datefmt": "%Y-%m-%dT%H:%M:%S%z",

@@ -2,17 +2,20 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from lexecon_site.env import flag, integer, required
+from lexecon_site.env import flag, integer, networks, strong_secret
 from lexecon_site.settings.base import *  # noqa: F403
 from lexecon_site.settings.base import LEXECON_RETENTION_DAYS
 
 DEBUG = False
-SECRET_KEY = required("LEXECON_SECRET_KEY")
-LEXECON_MASTER_KEY = required("LEXECON_MASTER_KEY")
-if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
-    raise ImproperlyConfigured("LEXECON_SECRET_KEY is too weak: use at least 50 random characters")
-if len(LEXECON_MASTER_KEY) < 32:
-    raise ImproperlyConfigured("LEXECON_MASTER_KEY is too short: use at least 32 random characters")
+# Missing, short, published, repetitive (32 zero bytes) or low-entropy secrets stop the start
+# (RELIABILITY T37, lexecon_site.env.secret_weakness).
+SECRET_KEY = strong_secret("LEXECON_SECRET_KEY", min_length=50)
+LEXECON_MASTER_KEY = strong_secret("LEXECON_MASTER_KEY", min_length=32)
+
+# /metrics: nobody by address unless the operator lists networks; a token must be long (ADR 0033).
+LEXECON_METRICS_ALLOWED_NETWORKS = networks("LEXECON_METRICS_ALLOWED_NETWORKS", "")
+if LEXECON_METRICS_TOKEN and len(LEXECON_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("LEXECON_METRICS_TOKEN is too short: use at least 32 characters")
 
 SECURE_SSL_REDIRECT = flag("LEXECON_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = integer("LEXECON_HSTS_SECONDS", 31536000)

@@ -19,6 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from apps.core.exceptions import ApplicationError
+from apps.core.logging import security_logger
+from apps.core.ratelimit.client_ip import client_address
 
 logger = logging.getLogger("lexecon.api")
 
@@ -99,8 +101,29 @@ def error_parts(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
     return 500, body, headers
 
 
+def _log_refusal(request: Any, status: int, code: str) -> None:
+    """Authentication failures and authorization denials, with who, what and when (ASVS
+    16.2.1, 16.3.2): the principal if known, the client address, the route; never a credential."""
+    user = getattr(request, "user", None)
+    principal = str(user) if user is not None and user.is_authenticated else "anonymous"
+    security_logger.warning(
+        "API request refused",
+        extra={
+            "event": "auth.failed" if status == 401 else "authz.denied",
+            "status": status,
+            "code": code,
+            "principal": principal,
+            "client": client_address(request) if request is not None else None,
+            "method": getattr(request, "method", None),
+            "path": getattr(request, "path", None),
+        },
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF ``EXCEPTION_HANDLER``: map every exception to the error shape, roll back the transaction."""
     set_rollback()
     status, body, headers = error_parts(exc)
+    if status in (401, 403):
+        _log_refusal(context.get("request"), status, body["error"]["code"])
     return Response(body, status=status, headers=headers)

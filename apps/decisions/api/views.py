@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 from django.db import InterfaceError, OperationalError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -17,6 +18,7 @@ from apps.accounts.principals import actor_of
 from apps.compat import base as compat_base
 from apps.compat import decisions as compat_decisions
 from apps.compat.errors import CompatError
+from apps.core import metrics
 from apps.core.api.negotiation import JsonOnlyNegotiation
 from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import InvalidInput, LedgerUnavailable, NotFound, PermissionDeniedError
@@ -52,6 +54,15 @@ class DecideApi(APIView):
     content_negotiation_class = JsonOnlyNegotiation
     agent_route = True
     rate_limit_budget = "decide"  # agent keys: the decide budget, not the api one (ADR 0025)
+
+    def dispatch(self, request, *args, **kwargs):
+        # Timed here, so the agent fast path (AgentRouteMiddleware) and staff calls both count,
+        # whatever the answer (ADR 0033).
+        started = time.perf_counter()
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            metrics.DECIDE_SECONDS.observe(time.perf_counter() - started)
 
     @extend_schema(
         operation_id="decide",

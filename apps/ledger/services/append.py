@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from django.db import connection, models, transaction
 from psycopg.types.json import Jsonb
 
 from apps.core.exceptions import InvalidInput, ServiceUnavailable
+from apps.core.metrics import LEDGER_APPEND_SECONDS
 from apps.ledger import events, merkle, tree
 from apps.ledger.entry_types import EntryType
 from apps.ledger.models import ChainHead, LedgerEntry
@@ -375,6 +377,14 @@ def ledger_append(
     ``LEXECON_CHECKPOINT_EVERY`` entries a checkpoint is scheduled for after the commit. ``linked``
     names a row (or a tuple of rows) to write together with the entry (see :class:`LinkedRow`).
     """
+    started = time.perf_counter()
+    try:
+        return _ledger_append(entry_type=entry_type, payload=payload, linked=linked)
+    finally:
+        LEDGER_APPEND_SECONDS.observe(time.perf_counter() - started)
+
+
+def _ledger_append(*, entry_type: str, payload: dict[str, Any], linked: Linked) -> AppendedEntry:
     if not isinstance(payload, dict):
         raise InvalidInput("A ledger payload must be a JSON object.")
     events.validate_payload(entry_type, payload, allow_test=settings.LEXECON_LEDGER_TEST_EVENTS)
