@@ -60,7 +60,7 @@ class AISystemAdmin(RolePermissionAdmin):
         changes = obj.changes.order_by("ledger_seq") if obj.pk else []
         return (
             format_html_join(
-                mark_safe("<br>"),
+                mark_safe("<br>"),  # nosec B308 - a constant
                 "#{} {} {} by {} at {}",
                 (
                     (

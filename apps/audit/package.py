@@ -268,7 +268,8 @@ def _package_checkpoints(highest_seq: int) -> tuple[Checkpoint, Checkpoint]:
             details={"highest_seq": highest_seq},
         )
     latest = ledger.checkpoint_latest()
-    assert latest is not None  # noqa: S101 - at least ``checkpoint`` exists
+    if latest is None:  # at least ``checkpoint`` exists: the ledger lost it meanwhile
+        raise PackageError("The ledger has no checkpoint to package against.")
     return checkpoint, latest
 
 
@@ -527,7 +528,8 @@ def write_package(out: BinaryIO, spec: PackageSpec) -> PackageResult:
         text = manifest_note_text(
             export_id=spec.export_id, manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest()
         )
-        assert text.startswith(PACKAGE_NOTE_HEADER)  # noqa: S101 - one format, one definition
+        if not text.startswith(PACKAGE_NOTE_HEADER):  # one format, one definition
+            raise PackageError("The manifest note does not start with its header line.")
         signature = sign_note(text, signers).encode("utf-8")
         archive.zip.writestr("manifest.json", manifest_bytes)
         archive.zip.writestr("manifest.sig", signature)

@@ -60,7 +60,7 @@ class DatabaseProvider:
             if nodes:
                 where = " OR ".join(['(level = %s AND "index" = %s)'] * len(nodes))
                 cursor.execute(
-                    f'SELECT level, "index", hash FROM ledger_merklenode WHERE {where}',  # noqa: S608 - placeholders only
+                    f'SELECT level, "index", hash FROM ledger_merklenode WHERE {where}',  # noqa: S608 # nosec B608 - placeholders only
                     [value for node in nodes for value in node],
                 )
                 for level, index, value in cursor.fetchall():
@@ -69,7 +69,7 @@ class DatabaseProvider:
                 bounds = [(b * CHUNK, min((b + 1) * CHUNK, self.size)) for b in blocks]
                 where = " OR ".join(["(seq >= %s AND seq < %s)"] * len(bounds))
                 cursor.execute(
-                    f"SELECT seq, leaf_hash FROM ledger_ledgerentry WHERE {where} ORDER BY seq",  # noqa: S608 - placeholders only
+                    f"SELECT seq, leaf_hash FROM ledger_ledgerentry WHERE {where} ORDER BY seq",  # noqa: S608 # nosec B608 - placeholders only
                     [value for bound in bounds for value in bound],
                 )
                 rows = cursor.fetchall()

@@ -201,7 +201,7 @@ def _unnested_sources(kind: str, *, ai_system: str | None, window: Window) -> li
         conditions.append("d.ai_system = %s AND NOT (d.ai_system = '')")
         params.append(ai_system)
     sql = (
-        f"SELECT {source} AS source, {_SOURCE_COLUMNS} "  # noqa: S608  (no user text in it)
+        f"SELECT {source} AS source, {_SOURCE_COLUMNS} "  # noqa: S608 # nosec B608 - no user text
         f"FROM {connection.ops.quote_name(table)} d {joined} "
         f"WHERE {' AND '.join(conditions)} "
         f"GROUP BY {source} ORDER BY n DESC, source LIMIT %s"

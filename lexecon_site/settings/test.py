@@ -5,7 +5,7 @@ import tempfile
 from lexecon_site.env import flag, text
 from lexecon_site.settings.base import *  # noqa: F403
 
-SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789abcdef"  # noqa: S105
+SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789abcdef"  # noqa: S105 # nosec B105
 LEXECON_MASTER_KEY = "test-only-master-key-0123456789abcdef"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Eager, unless a live test serves the production shape (tests/live/test_decide_live.py, T15).

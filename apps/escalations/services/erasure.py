@@ -69,7 +69,7 @@ def oversight_decision_ids(*, decision_ids: list[Any]) -> set[Any]:
     if connection.vendor == "postgresql":
         # Table names come from model metadata; the ids are the one bound parameter.
         selects = " UNION ".join(
-            f"SELECT decision_id FROM {m._meta.db_table} WHERE decision_id IN (SELECT id FROM b)"  # noqa: S608
+            f"SELECT decision_id FROM {m._meta.db_table} WHERE decision_id IN (SELECT id FROM b)"  # noqa: S608 # nosec B608
             for m in _BY_DECISION
         )
         with connection.cursor() as cursor:

@@ -205,7 +205,7 @@ def _linked_template(linked: LinkedRow, slot: int) -> tuple[str, list[tuple[Any,
         exprs.append(f"ins.{source}")
     # Identifiers come from model metadata (quoted), values are bound parameters.
     sql = f", linked{slot} AS (INSERT INTO {quote(opts.db_table)} ({', '.join(names)}) "
-    sql += f"SELECT {', '.join(exprs)} FROM ins)"  # noqa: S608
+    sql += f"SELECT {', '.join(exprs)} FROM ins)"  # noqa: S608 # nosec B608
     _LINKED_SQL[cache_key] = (sql, bound)
     return sql, bound
 

@@ -16,7 +16,7 @@ are the production server's).
 
 from __future__ import annotations
 
-import subprocess
+import subprocess  # nosec B404 - runs our own celery command line
 import sys
 from typing import Any
 
@@ -98,7 +98,7 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Periodic and queued tasks: a `celery worker --beat` child process.")
-            worker = subprocess.Popen(celery_command(), cwd=BASE_DIR)  # noqa: S603 - our argv
+            worker = subprocess.Popen(celery_command(), cwd=BASE_DIR)  # noqa: S603 # nosec B603 - our argv
         self.stdout.flush()
         try:
             EmbeddedServer(server_options).run()
