@@ -401,3 +401,16 @@ def minimised_context(context: Any) -> list[dict[str, Any]]:
 
 def escalation_sort_key(escalation: Escalation) -> tuple[Any, ...]:
     return (escalation.sla_deadline, PRIORITY_RANK.get(escalation.priority, 9))
+
+
+def override_get(*, user: Any, override_id: Any) -> Override:
+    """One override whose decision ``user`` may see; ``NotFound`` otherwise."""
+    decision_model = django_apps.get_model("decisions", "Decision")
+    override = (
+        Override.objects.select_related("executed_by")
+        .filter(pk=override_id, decision__in=decision_model.objects.visible_to(user))
+        .first()
+    )
+    if override is None:
+        raise NotFound("No such override.")
+    return override
