@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import models
 from django.db.models import QuerySet
 
 from apps.core.exceptions import NotFound
@@ -274,3 +275,28 @@ def decision_stops(*, decision: Decision) -> QuerySet[AgentStop]:
 
 def decision_overrides(*, decision: Decision) -> QuerySet[Override]:
     return Override.objects.filter(decision=decision).select_related("executed_by")
+
+
+def responsibility_records(
+    *,
+    principal: Any,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    kind: str | None = None,
+    party: str | None = None,
+) -> QuerySet[ResponsibilityRecord]:
+    """Responsibility records of the decisions ``principal`` may see, in ledger order; optionally
+    from ``since`` (inclusive) to ``until`` (exclusive), of one ``kind``, or by one ``party`` (an
+    actor label such as ``user:7``, or a person's username)."""
+    queryset = ResponsibilityRecord.objects.visible_to(principal).select_related("user")
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    if until is not None:
+        queryset = queryset.filter(created_at__lt=until)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if party:
+        queryset = queryset.filter(
+            models.Q(actor_label=party) | models.Q(actor_id=party) | models.Q(user__username=party)
+        )
+    return queryset.order_by("ledger_seq", "id")
