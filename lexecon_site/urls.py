@@ -34,6 +34,9 @@ urlpatterns = [
     path("", include("apps.monitoring.api.urls")),
     # EU AI Act modules (compliance/eu-ai-act/...), before compliance/<framework>/... too.
     path("", include("apps.retention.api.urls")),
+    # The original Lexecon's compliance/verify-signature and compliance/public-key (compat 1.5),
+    # before compliance/<framework>, which would take them for framework ids.
+    path("", include("apps.compat.euaiact.signature_urls")),
     path("", include("apps.compliance.api.urls")),
     # The original Lexecon's own paths (/api/governance/..., /auth/..., /api/v1/audit/...): last.
     path("", include("apps.compat.urls")),

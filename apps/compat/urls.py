@@ -9,6 +9,7 @@ from django.urls import include, path
 
 urlpatterns: list = [
     # path("", include("apps.compat.<area>.urls")),  one line per area, in the order of docs/compat.md
+    path("", include("apps.compat.euaiact.urls")),
     path("", include("apps.compat.responsibility.urls")),
     path("", include("apps.compat.governance.urls")),
 ]
