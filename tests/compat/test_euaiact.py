@@ -114,3 +114,49 @@ def test_refused_without_the_right_credentials(method, url, view, password_only,
     assert response.status_code == 403
     assert isinstance(response.json()["detail"], str)
     assert written() == before
+
+
+def test_article_11_is_the_registered_systems_annex_iv_document(make_user, agent_client):
+    from apps.aisystems import services as registry
+    from apps.ledger.models import LedgerEntry
+
+    reader = agent_client("compliance:read")
+    before = written()
+    none_yet = reader.get("/compliance/eu-ai-act/article-11")
+    assert none_yet.status_code == 400
+    assert "ai_system" in none_yet.json()["detail"]
+    assert written() == before
+
+    officer = make_user("olga", "compliance_officer")
+    registry.ai_system_register(
+        principal=officer,
+        system_id="cv-screening",
+        name="CV screening assistant",
+        version="2.1.0",
+        role="provider",
+        intended_purpose="Ranks job applications against the requirements of the role.",
+        annex_iii_point="4(a)",
+        risk_class="high",
+        status="active",
+        owner=officer,
+    )
+    seq = LedgerEntry.objects.order_by("-seq").first().seq
+    response = reader.get("/compliance/eu-ai-act/article-11", {"format": "json"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["format"] == "json"
+    assert "cv-screening" in str(body["content"])
+    new = set(LedgerEntry.objects.filter(seq__gt=seq).values_list("entry_type", flat=True))
+    assert new == {"evidence.registered", "techdoc.generated"}  # as the native route writes
+    markdown = reader.get("/compliance/eu-ai-act/article-11", {"format": "markdown"})
+    assert markdown.status_code == 400
+    unknown = reader.get("/compliance/eu-ai-act/article-11", {"ai_system": "nope"})
+    assert unknown.status_code == 404
+
+
+def test_article_11_route_and_permissions(password_only, agent_client):
+    assert resolve("/compliance/eu-ai-act/article-11").func.view_class is views.Article11View
+    url = "/compliance/eu-ai-act/article-11"
+    assert APIClient().get(url).status_code == 401
+    assert password_only.get(url).status_code == 403
+    assert agent_client("decide").get(url).status_code == 403

@@ -12,6 +12,11 @@ from apps.compat.euaiact import views
 
 urlpatterns = [
     path(
+        "compliance/eu-ai-act/article-11",
+        views.Article11View.as_view(),
+        name="compat-eu-ai-act-article-11",
+    ),
+    path(
         "compliance/eu-ai-act/audit-packet",
         views.AuditPacketView.as_view(),
         name="compat-eu-ai-act-audit-packet",

@@ -8,6 +8,7 @@ nothing in it is a fixed "COMPLIANT".
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from apps.accounts.permissions import CanReadCompliance
+from apps.aisystems import selectors as aisystems
 from apps.compat.base import CompatView, query_params
 from apps.compat.errors import CompatError
 from apps.core.api.permissions import ScopeOrPermission
@@ -25,6 +27,8 @@ from apps.decisions import selectors as decisions
 from apps.escalations import selectors as escalations
 from apps.ledger import selectors as ledger
 from apps.ledger.services import documents
+from apps.techdoc import selectors as techdoc_selectors
+from apps.techdoc import services as techdoc
 
 #: Who may take an audit packet: who may export audit evidence natively.
 CanExport = ScopeOrPermission.of("audit:export", "accounts.export_evidence")
@@ -166,3 +170,49 @@ class PublicKeyView(CompatView):
 
     def get(self, request):
         return Response(documents.document_public_key())
+
+
+class Article11Query(BaseModel):
+    format: Literal["json", "markdown", "md"] = "json"
+    ai_system: str | None = None
+
+
+class Article11View(CompatView):
+    """The original's one-system ``article-11``: our Annex IV document of a registered AI system
+    (generated, stored as evidence and ledgered by ``apps.techdoc.services``, like the native
+    ``article-11/documentation``). ``ai_system`` may be left out when exactly one is registered."""
+
+    permission_classes = [CanReadCompliance]
+    content_negotiation_class = _FormatIsOurs
+
+    def get(self, request):
+        query = query_params(request, Article11Query)
+        if query.format != "json":
+            raise CompatError(
+                400,
+                "Unsupported format: the Annex IV document is generated as json here "
+                "(html or pdf from /compliance/eu-ai-act/article-11/documentation)",
+            )
+        system_id = query.ai_system
+        if system_id is None:
+            systems = list(aisystems.ai_system_list().values_list("id", flat=True)[:2])
+            if len(systems) != 1:
+                raise CompatError(
+                    400,
+                    "Name the AI system: ?ai_system=<id> (GET /compliance/ai-systems lists them)",
+                )
+            system_id = systems[0]
+        generated = techdoc.documentation_generate(
+            principal=request.user,
+            system_id=system_id,
+            fmt="json",
+            window=techdoc_selectors.window_of(start=None, end=None),
+        )
+        return Response(
+            {
+                "format": "json",
+                "content": json.loads(generated.content),
+                "evidence_artifact_id": str(generated.record.artifact_id),
+                "ledger_entry_id": generated.record.ledger_seq,
+            }
+        )
