@@ -40,6 +40,26 @@ class CompatView(APIView):
         return compat_exception_handler
 
 
+class OriginalFormMixin:
+    """For a native view whose path the original shares: a request in the original's form
+    (``is_original_form(request)``, decided before authentication) gets the original's error
+    shape, refusals included; native requests keep ours."""
+
+    original_form = False
+
+    def is_original_form(self, request) -> bool:
+        return False
+
+    def initial(self, request, *args, **kwargs):
+        self.original_form = self.is_original_form(request)
+        return super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+    def get_exception_handler(self):
+        if self.original_form:
+            return compat_exception_handler
+        return super().get_exception_handler()  # type: ignore[misc]
+
+
 def as_uuid(value: Any, *, what: str = "Decision") -> uuid.UUID:
     """Our ids are UUIDs; anything else names nothing we hold (404 in the original's words)."""
     try:
