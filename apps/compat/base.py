@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
@@ -31,6 +32,14 @@ def compat_exception_handler(exc: Exception, context: dict[str, Any]) -> Respons
     if status == 409:
         status = 400
     return Response({"detail": message}, status=status, headers=headers)
+
+
+class FormatIsOurs(DefaultContentNegotiation):
+    """``?format=`` names a document's format (json, markdown, text …), not a DRF renderer:
+    answers, errors included, are rendered as JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class CompatView(APIView):

@@ -414,3 +414,18 @@ def override_get(*, user: Any, override_id: Any) -> Override:
     if override is None:
         raise NotFound("No such override.")
     return override
+
+
+def escalation_path(*, priority: str) -> dict[str, Any]:
+    """Who may settle an escalation of ``priority`` and how many approvers it needs (its SLA is
+    ``services.sla_for``)."""
+    from apps.accounts.constants import ROLE_PERMISSIONS
+
+    codename = RESOLVE.split(".")[1]
+    return {
+        "priority": priority,
+        "approvals_required": 2 if priority in four_eyes_priorities() else 1,
+        "roles_that_may_resolve": [
+            str(role) for role, perms in ROLE_PERMISSIONS.items() if codename in perms
+        ],
+    }

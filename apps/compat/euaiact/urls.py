@@ -8,9 +8,25 @@ and the packet's signature routes ("1.5 Signatures").
 
 from django.urls import path
 
-from apps.compat.euaiact import views
+from apps.compat.euaiact import article14, views
+
+A14 = "compliance/eu-ai-act/article-14/"
 
 urlpatterns = [
+    path(f"{A14}verify", article14.VerifyView.as_view(), name="compat-article-14-verify"),
+    path(
+        f"{A14}evidence-package",
+        article14.EvidencePackageView.as_view(),
+        name="compat-article-14-evidence-package",
+    ),
+    path(
+        f"{A14}escalation", article14.EscalationView.as_view(), name="compat-article-14-escalation"
+    ),
+    path(
+        f"{A14}storage/stats",
+        article14.StorageStatsView.as_view(),
+        name="compat-article-14-storage-stats",
+    ),
     path(
         "compliance/eu-ai-act/article-11",
         views.Article11View.as_view(),

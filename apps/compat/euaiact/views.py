@@ -15,12 +15,11 @@ from typing import Any, Literal
 from django.http import HttpResponse
 from django.utils import timezone
 from pydantic import BaseModel
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from apps.accounts.permissions import CanReadCompliance
 from apps.aisystems import selectors as aisystems
-from apps.compat.base import CompatView, query_params
+from apps.compat.base import CompatView, FormatIsOurs, query_params
 from apps.compat.errors import CompatError
 from apps.core.api.permissions import ScopeOrPermission
 from apps.decisions import selectors as decisions
@@ -39,13 +38,6 @@ WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta
 class PacketQuery(BaseModel):
     time_window: Literal["24h", "7d", "30d", "all"] = "24h"
     format: Literal["json", "text"] = "json"
-
-
-class _FormatIsOurs(DefaultContentNegotiation):
-    """``?format=`` names the packet's format, not a DRF renderer."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 def _packet(request, window: str) -> dict[str, Any]:
@@ -140,7 +132,7 @@ def _text(packet: dict[str, Any]) -> str:
 
 class AuditPacketView(CompatView):
     permission_classes = [CanExport]
-    content_negotiation_class = _FormatIsOurs
+    content_negotiation_class = FormatIsOurs
 
     def get(self, request):
         query = query_params(request, PacketQuery)
@@ -183,7 +175,7 @@ class Article11View(CompatView):
     ``article-11/documentation``). ``ai_system`` may be left out when exactly one is registered."""
 
     permission_classes = [CanReadCompliance]
-    content_negotiation_class = _FormatIsOurs
+    content_negotiation_class = FormatIsOurs
 
     def get(self, request):
         query = query_params(request, Article11Query)
