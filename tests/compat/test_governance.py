@@ -533,6 +533,8 @@ ROUTES = [
     ("get", f"{G}/evidence/decision/x", views.EvidenceByDecisionView),
     ("get", f"{G}/evidence/x/lineage", views.EvidenceLineageView),
     ("get", f"{G}/compliance/statistics", views.ComplianceStatisticsView),
+    ("post", f"{G}/compliance/map", views.ComplianceMapView),
+    ("get", f"{G}/compliance/primitive/x/mappings", views.PrimitiveMappingsView),
     ("get", f"{G}/compliance/soc2/controls", views.ControlsView),
     ("get", f"{G}/compliance/soc2/CC6.1", views.ControlDetailView),
     ("post", f"{G}/compliance/soc2/CC6.1/verify", views.ControlVerifyView),
@@ -574,3 +576,42 @@ def test_a_key_without_the_scope_is_403(agent_client, method, url, view):
     assert response.status_code == 403
     assert isinstance(response.json()["detail"], str)
     assert written() == before
+
+
+def test_map_is_computed_from_the_crosswalk_and_writes_nothing(catalogs, agent, decided):
+    decision_id = decided(DEMO)["decision_id"]
+    reader = agent  # the deciding agent sees its decision; give it compliance:read too
+    reader.agent_key.scopes = [*reader.agent_key.scopes, "compliance:read"]
+    reader.agent_key.save(update_fields=["scopes"])
+    from apps.accounts.services import forget_verified_keys
+
+    forget_verified_keys()
+    before = written()
+    body = {"primitive_type": "decision", "primitive_id": decision_id, "framework": "SOC2"}
+    response = reader.post(f"{G}/compliance/map", body, format="json")
+    assert response.status_code == 200, response.content
+    mapping = response.json()
+    assert mapping["framework"] == "soc2"
+    assert mapping["mapping_id"].startswith("map_soc2_")
+    assert "CC7.2" in mapping["control_ids"]  # decision.made evidences CC7.2 (crosswalk)
+    assert set(mapping["control_statuses"]) == set(mapping["control_ids"])
+    assert mapping["verification_status"] in ("pending", "partial", "verified")
+    again = reader.post(f"{G}/compliance/map", body, format="json").json()
+    assert again["mapping_id"] == mapping["mapping_id"]
+    assert written() == before
+
+    listed = reader.get(f"{G}/compliance/primitive/{decision_id}/mappings").json()
+    assert listed["primitive_type"] == "decision"
+    assert "soc2" in {m["framework"] for m in listed["mappings"]}
+
+    bad_type = reader.post(
+        f"{G}/compliance/map", {**body, "primitive_type": "widget"}, format="json"
+    )
+    assert bad_type.status_code == 400
+    unknown = reader.post(
+        f"{G}/compliance/map",
+        {**body, "primitive_id": "00000000-0000-0000-0000-000000000000"},
+        format="json",
+    )
+    assert unknown.status_code == 404
+    assert reader.get(f"{G}/compliance/primitive/nope/mappings").status_code == 404

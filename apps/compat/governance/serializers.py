@@ -234,3 +234,22 @@ def control_out(assessment: dict[str, Any]) -> dict[str, Any]:
         "last_verified": assessment["last_evidence_at"],
         "evidence_count": assessment["evidence_count"],
     }
+
+
+class MapIn(BaseModel):
+    primitive_type: str = Field(min_length=1, max_length=64)
+    primitive_id: str = Field(min_length=1, max_length=255)
+    framework: str = Field(min_length=1, max_length=64)
+    metadata: dict[str, Any] | None = None
+
+
+#: The original's governance primitives → the ledger entry types that record them here; the
+#: crosswalk (``apps.compliance``) says which controls entries of those types evidence.
+PRIMITIVE_ENTRY_TYPES: dict[str, list[str]] = {
+    "decision": ["decision.made"],
+    "risk_assessment": ["decision.made"],
+    "escalation": ["escalation.created", "escalation.resolved"],
+    "override": ["override.executed"],
+    "evidence": ["evidence.registered", "evidence.linked"],
+    "evidence_artifact": ["evidence.registered", "evidence.linked"],
+}

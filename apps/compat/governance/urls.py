@@ -94,6 +94,12 @@ urlpatterns = [
         views.ComplianceStatisticsView.as_view(),
         name="compat-compliance-statistics",
     ),
+    path(f"{C}map", views.ComplianceMapView.as_view(), name="compat-compliance-map"),
+    path(
+        f"{C}primitive/<str:primitive_id>/mappings",
+        views.PrimitiveMappingsView.as_view(),
+        name="compat-compliance-primitive-mappings",
+    ),
     path(
         f"{C}<str:framework>/controls",
         views.ControlsView.as_view(),

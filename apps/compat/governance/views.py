@@ -7,10 +7,12 @@ the same service, and translates shapes. Ids are ours (UUIDs), returned as-is.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from rest_framework.response import Response
 
 from apps.accounts.permissions import CanReadCompliance
@@ -594,5 +596,103 @@ class ReportView(CompatView):
                     g["control_id"]
                     for g in compliance_selectors.gaps(found, include_partial=True)["gaps"]
                 ],
+            }
+        )
+
+
+# --- Primitive → control mappings ---------------------------------------------------------------
+
+
+def _primitive_exists(request, primitive_type: str, primitive_id: str) -> None:
+    """A decision or evidence artifact must be one the caller may see (404 otherwise)."""
+    if primitive_type in ("decision", "risk_assessment"):
+        _decision(request, primitive_id)
+    elif primitive_type in ("evidence", "evidence_artifact"):
+        _artifact(request, primitive_id)
+    else:
+        as_uuid(primitive_id, what=primitive_type.capitalize())
+
+
+def _mapping(primitive_type: str, primitive_id: str, framework) -> dict[str, Any]:
+    """Computed, never stored: the framework's controls that the primitive's ledger entries
+    evidence (crosswalk), with each control's computed status."""
+    controls = compliance_selectors.controls_evidenced_by(
+        entry_types=shapes.PRIMITIVE_ENTRY_TYPES[primitive_type], framework=framework
+    )
+    ids = list(dict.fromkeys(c["control_id"] for c in controls))
+    statuses = {
+        c["control_id"]: c["status"]
+        for c in compliance_selectors.controls_list(framework)["controls"]
+        if c["control_id"] in ids
+    }
+    implemented = [i for i in ids if statuses.get(i) == "implemented"]
+    if ids and len(implemented) == len(ids):
+        verification = "verified"
+    elif implemented:
+        verification = "partial"
+    else:
+        verification = "pending"
+    digest = hashlib.sha256(f"{primitive_type}:{primitive_id}".encode()).hexdigest()[:8]
+    return {
+        "mapping_id": f"map_{framework.id}_{digest}",
+        "primitive_type": primitive_type,
+        "primitive_id": primitive_id,
+        "framework": framework.id,
+        "control_ids": ids,
+        "control_statuses": statuses,
+        "verification_status": verification,
+        "via": controls,
+    }
+
+
+class ComplianceMapView(CompatView):
+    """The original stored a mapping; ours is computed from the crosswalk each time, so this
+    writes nothing and the same request always answers the same ``mapping_id``."""
+
+    permission_classes = [CanReadCompliance]
+
+    def post(self, request):
+        body = parse_or_422(shapes.MapIn, request.data)
+        if body.primitive_type not in shapes.PRIMITIVE_ENTRY_TYPES:
+            raise CompatError(
+                400,
+                f"Unknown primitive_type '{body.primitive_type}': one of "
+                f"{sorted(shapes.PRIMITIVE_ENTRY_TYPES)}",
+            )
+        framework = compliance.framework_resolve(body.framework)
+        _primitive_exists(request, body.primitive_type, body.primitive_id)
+        mapping = _mapping(body.primitive_type, body.primitive_id, framework)
+        return Response(
+            {**mapping, "mapped_at": shapes.iso(timezone.now()), "metadata": body.metadata or {}}
+        )
+
+
+class PrimitiveMappingsView(CompatView):
+    """Every framework's controls for a decision or an evidence artifact (found by id among
+    those the caller may see), plus an artifact's explicit control links."""
+
+    permission_classes = [CanReadCompliance]
+
+    def get(self, request, primitive_id):
+        key = as_uuid(primitive_id, what="Primitive")
+        if decision_selectors.visible_decisions(principal=request.user).filter(pk=key).exists():
+            kind, links = "decision", []
+        else:
+            artifact = evidence_selectors.evidence_as_dict(
+                evidence_selectors.evidence_get(principal=request.user, artifact_id=key)
+            )
+            kind, links = "evidence_artifact", artifact["control_ids"]
+        mappings = [
+            _mapping(kind, str(key), framework)
+            for framework in compliance_selectors.frameworks_with_controls()
+        ]
+        mappings = [m for m in mappings if m["control_ids"]]
+        return Response(
+            {
+                "primitive_id": str(key),
+                "primitive_type": kind,
+                "count": len(mappings),
+                "mappings": mappings,
+                "linked_controls": links,
             }
         )
