@@ -615,3 +615,55 @@ def test_map_is_computed_from_the_crosswalk_and_writes_nothing(catalogs, agent, 
     )
     assert unknown.status_code == 404
     assert reader.get(f"{G}/compliance/primitive/nope/mappings").status_code == 404
+
+
+def test_a_refused_resolution_does_not_leave_the_escalation_acknowledged(agent, staff_api, decided):
+    escalation_id = decided(REFUND)["escalation_id"]
+    officer = staff_api("compliance_officer")
+    before = written()
+    response = officer.post(
+        f"{G}/escalation/{escalation_id}/resolve",
+        {"resolved_by": "x", "outcome": "approved", "notes": "ok"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert written() == before
+    assert Escalation.objects.get(pk=escalation_id).status == "pending"
+
+
+def test_an_unknown_reviewer_undoes_the_whole_escalation(agent, staff_api, decided):
+    decision_id = decided(DEMO)["decision_id"]
+    officer = staff_api("compliance_officer")
+    before = written()
+    response = officer.post(
+        f"{G}/escalation",
+        {
+            "decision_id": decision_id,
+            "trigger": "manual_request",
+            "escalated_to": ["nobody_by_that_name"],
+            "context_summary": "Please have a second look at this access.",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert isinstance(response.json()["detail"], str)
+    assert written() == before
+
+
+def test_officer_assigns_the_named_reviewers(agent, staff_api, decided, staff):
+    staff("rita", "reviewer")
+    decision_id = decided(DEMO)["decision_id"]
+    officer = staff_api("compliance_officer")
+    seq = last_seq()
+    body = officer.post(
+        f"{G}/escalation",
+        {
+            "decision_id": decision_id,
+            "trigger": "manual_request",
+            "escalated_to": ["rita"],
+            "context_summary": "Please have a second look at this access.",
+        },
+        format="json",
+    ).json()
+    assert body["escalated_to"] == ["rita"]
+    assert new_types(seq)[-1] == "escalation.assigned"

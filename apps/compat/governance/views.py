@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.response import Response
 
@@ -128,14 +129,19 @@ class EscalationCreateView(CompatView):
         body = parse_or_422(shapes.EscalationIn, request.data)
         decision = _decision(request, body.decision_id)
         reason = body.context_summary or f"Escalated ({body.trigger}) through the original API"
-        escalation = escalations.escalation_create(
-            decision=decision, reason=reason, actor=actor_of(request.user), priority=body.priority
-        )
-        if escalation_selectors.escalation_can_assign(user=request.user):
-            for username in body.escalated_to:
-                escalations.escalation_assign(
-                    escalation_id=escalation.pk, user=request.user, reviewer_username=username
-                )
+        # One request, one outcome: an assignment refused undoes the escalation too.
+        with transaction.atomic():
+            escalation = escalations.escalation_create(
+                decision=decision,
+                reason=reason,
+                actor=actor_of(request.user),
+                priority=body.priority,
+            )
+            if escalation_selectors.escalation_can_assign(user=request.user):
+                for username in body.escalated_to:
+                    escalations.escalation_assign(
+                        escalation_id=escalation.pk, user=request.user, reviewer_username=username
+                    )
         row = escalation_selectors.escalation_as_dict(
             escalation_selectors.escalation_queryset().get(pk=escalation.pk)
         )
@@ -169,12 +175,14 @@ class EscalationResolveView(CompatView):
                 "(an escalation left open stays pending; there is no 'deferred').",
             )
         escalation = escalation_selectors.escalation_get(user=request.user, escalation_id=key)
-        # The original had no acknowledge step; our resolve follows one, so take the case first.
-        if escalation.status == "pending":
-            escalations.escalation_acknowledge(escalation_id=key, user=request.user)
-        result = escalations.escalation_resolve(
-            escalation_id=key, user=request.user, resolution=resolution, note=body.notes
-        )
+        # The original had no acknowledge step; our resolve follows one, so take the case first,
+        # in the same transaction: a refused resolution leaves the escalation as it was.
+        with transaction.atomic():
+            if escalation.status == "pending":
+                escalations.escalation_acknowledge(escalation_id=key, user=request.user)
+            result = escalations.escalation_resolve(
+                escalation_id=key, user=request.user, resolution=resolution, note=body.notes
+            )
         row = escalation_selectors.escalation_as_dict(result.escalation)
         out = shapes.escalation_out(row)
         return Response(
