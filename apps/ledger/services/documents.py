@@ -1,8 +1,9 @@
 """Signed documents (the original Lexecon's audit packet): RSA-4096 PSS over canonical JSON.
 
 The signature uses the ledger's active RSA checkpoint key, over ``DOCUMENT_CONTEXT`` followed by
-the document's canonical JSON, so a document signature can never be taken for a checkpoint
-signature (checkpoint notes start with the log's origin line, never with this context). A
+the document's canonical JSON. Those bytes are never a checkpoint note (a note's second line is
+the tree size in decimal, a document's starts with ``{``), so a document signature can never be
+taken for a checkpoint signature, nor the reverse. A
 document names the ``key_id`` that signed it; a rotated (retired) key still verifies what it
 signed. ADR 0032.
 """
