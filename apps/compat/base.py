@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
@@ -42,6 +43,7 @@ class FormatIsOurs(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+@extend_schema(exclude=True)  # the original's routes are documented in docs/compat.md, not OpenAPI
 class CompatView(APIView):
     """An API view answering the original's error shape; subclasses set ``permission_classes``."""
 
