@@ -79,6 +79,10 @@ def versions_list() -> list[PolicyVersion]:
     return list(PolicyVersion.objects.order_by("-created_at"))
 
 
+def versions_count() -> int:
+    return PolicyVersion.objects.count()
+
+
 def active_version() -> PolicyVersion | None:
     row = ActivePolicy.objects.select_related("version").filter(pk=1).first()
     return row.version if row else None

@@ -22,6 +22,7 @@ ALLOWED_MODULES = {
     "apps.ledger.services",
     "apps.accounts.principals",  # actor labels for service calls
     "apps.core.api.exception_handler",  # the native error parts, re-shaped
+    "apps.accounts.authentication",  # the agent key and staff session classes (CompatApi)
     "apps.monitoring.periods",  # Window arithmetic
     "apps.risk.scoring",  # the published dimension weights
     "apps.retention.constants",  # a published length limit

@@ -124,3 +124,36 @@ def test_refused_without_a_verified_staff_session(url, view, password_only, agen
     assert response.status_code == 403
     assert isinstance(response.json()["detail"], str)
     assert written() == before
+
+
+def test_the_originals_session_id_works_on_these_routes(history, client):
+    """A ``session_id`` from ``POST /auth/login`` (password and one-time code), sent as
+    ``Authorization: Bearer``, is a verified staff session here too."""
+    from django.test import Client
+
+    from tests.compat.test_compat_api import _code
+    from tests.conftest import PASSWORD
+
+    officer = history["officer"]
+    done = client.post(
+        "/auth/login",
+        {"username": officer.username, "password": PASSWORD, "otp_code": _code(officer)},
+        content_type="application/json",
+    ).json()
+    assert done["success"] is True
+    bearer = Client(HTTP_AUTHORIZATION=f"Bearer {done['session_id']}")
+    report = bearer.get("/responsibility/report")
+    assert report.status_code == 200
+    assert report.json()["decisions"] == 3
+    governance = bearer.get(
+        f"/api/governance/escalation/decision/{history['pending']['decision_id']}"
+    )
+    assert governance.status_code == 200
+    assert governance.json()["count"] == 1
+    assert bearer.post("/auth/logout").json()["success"] is True
+    assert (
+        Client(HTTP_AUTHORIZATION=f"Bearer {done['session_id']}")
+        .get("/responsibility/report")
+        .status_code
+        == 401
+    )

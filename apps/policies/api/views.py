@@ -8,6 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.principals import actor_of
+from apps.compat import base as compat_base
+from apps.compat import policies as compat_policies
+from apps.compat.errors import CompatError
 from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import InvalidInput
 from apps.policies import selectors, services
@@ -75,12 +78,11 @@ class PolicyListApi(APIView):
     def get(self, request):
         active = selectors.active_version()
         active_hash = active.version_hash if active else None
-        return Response(
-            {
-                "versions": [version_summary(v, active_hash) for v in selectors.versions_list()],
-                "active": active_hash,
-            }
-        )
+        body = {
+            "versions": [version_summary(v, active_hash) for v in selectors.versions_list()],
+            "active": active_hash,
+        }
+        return Response(compat_policies.list_answer(body))  # + the original Lexecon's fields
 
 
 class PolicyDetailApi(APIView):
@@ -102,6 +104,11 @@ class PolicyLoadApi(APIView):
         policy = serializers.JSONField()
         activate = serializers.BooleanField(default=False)
 
+    def handle_exception(self, exc):
+        if isinstance(exc, CompatError):
+            return compat_base.detail_response(exc)
+        return super().handle_exception(exc)
+
     @extend_schema(
         operation_id="policies_load",
         request=PolicyLoadInput,
@@ -120,6 +127,13 @@ class PolicyLoadApi(APIView):
         },
     )
     def post(self, request):
+        if compat_policies.is_original_load(request.data):
+            # The original Lexecon's bare document: loaded and activated (apps.compat.policies).
+            return Response(
+                compat_policies.load_original(
+                    request.data, actor=actor_of(request.user), request_id=request.request_id
+                )
+            )
         data = self.PolicyLoadInput(data=request.data)
         data.is_valid(raise_exception=True)
         loaded = services.policy_load(
@@ -127,13 +141,14 @@ class PolicyLoadApi(APIView):
             actor=actor_of(request.user),
             activate=data.validated_data["activate"],
         )
+        body = {
+            "policy_id": str(loaded.version.pk),
+            "version_hash": loaded.version.version_hash,
+            "active": loaded.active,
+            "created": loaded.created,
+        }
         return Response(
-            {
-                "policy_id": str(loaded.version.pk),
-                "version_hash": loaded.version.version_hash,
-                "active": loaded.active,
-                "created": loaded.created,
-            },
+            compat_policies.load_answer(body, loaded.version),
             status=201 if loaded.created else 200,
         )
 
