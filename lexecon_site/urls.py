@@ -39,6 +39,9 @@ urlpatterns = [
     path("", include("apps.monitoring.api.urls")),
     # EU AI Act modules (compliance/eu-ai-act/...), before compliance/<framework>/... too.
     path("", include("apps.retention.api.urls")),
+    # The original Lexecon's compliance/verify-signature and compliance/public-key (compat 1.5),
+    # before compliance/<framework>, which would take them for framework ids.
+    path("", include("apps.compat.euaiact.signature_urls")),
     path("", include("apps.compliance.api.urls")),
     # Audit exports and evidence packages (audit/..., and the staff page exports/).
     path("", include("apps.audit.urls")),

@@ -9,11 +9,14 @@ needs the one-time code before any permission check admits it.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from pydantic import ValidationError as PydanticValidationError
 from rest_framework import exceptions as drf
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView, set_rollback
 
@@ -84,3 +87,75 @@ class CompatApi(APIView):
         if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
             exc.auth_header = self.get_authenticate_header(self.request)  # type: ignore[attr-defined]
         return detail_response(exc)
+
+
+# --- Areas 1.4-1.6 and 1.8 (compatb): their base view, shared paths, ids, queries -------------
+
+
+@extend_schema(exclude=True)  # the routes of 1.4-1.6 and 1.8 are documented in docs/compat.md
+class CompatView(CompatApi):
+    """Base of the views of 1.4-1.6 and 1.8: ``CompatApi``, and a state conflict (our 409:
+    already resolved, already escalated …) answers 400 as the original did."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if response.status_code == 409:
+            response.status_code = 400
+        return response
+
+
+class FormatIsOurs(DefaultContentNegotiation):
+    """``?format=`` names a document's format (json, markdown, text …), not a DRF renderer:
+    answers, errors included, are rendered as JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def _original_form_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    response = detail_response(exc)
+    if response.status_code == 409:
+        response.status_code = 400
+    return response
+
+
+class OriginalFormMixin:
+    """For a native view whose path the original shares: a request in the original's form
+    (``is_original_form(request)``, decided before authentication) gets the original's error
+    shape, refusals included; native requests keep ours."""
+
+    original_form = False
+
+    def is_original_form(self, request) -> bool:
+        return False
+
+    def initial(self, request, *args, **kwargs):
+        self.original_form = self.is_original_form(request)
+        return super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+    def get_exception_handler(self):
+        if self.original_form:
+            return _original_form_handler
+        return super().get_exception_handler()  # type: ignore[misc]
+
+
+def as_uuid(value: Any, *, what: str = "Decision") -> uuid.UUID:
+    """Our ids are UUIDs; anything else names nothing we hold (404 in the original's words)."""
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        raise CompatError(404, f"{what} {value} not found") from None
+
+
+def query_params(request, model) -> Any:
+    """Validate query parameters against a pydantic model; FastAPI answered 422 with ``query``."""
+    try:
+        return model.model_validate(dict(request.query_params.items()))
+    except PydanticValidationError as exc:
+        raise CompatError(
+            422,
+            [
+                {"loc": ["query", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False, include_context=False, include_input=False)
+            ],
+        ) from None

@@ -10,7 +10,10 @@ from django.urls import include, path
 urlpatterns: list = [
     # path("", include("apps.compat.<area>.urls")),  one line per area, in the order of docs/compat.md
     path("", include("apps.compat.system_urls")),  # 1.1 System, /ledger/report (1.3)
+    path("", include("apps.compat.euaiact.urls")),  # 1.4 EU AI Act (+ 1.5 in lexecon_site/urls)
+    path("", include("apps.compat.responsibility.urls")),  # 1.6 Responsibility
     path("", include("apps.compat.auth.urls")),  # 1.7 Auth
+    path("", include("apps.compat.governance.urls")),  # 1.8 Governance API
     path("", include("apps.compat.audit_urls")),  # 1.9 Dashboard API v1
 ]
 

@@ -441,3 +441,32 @@ def control_detail(control: Control, *, offset: int = 0, limit: int = 50) -> dic
         "evidence": {"total": total, "offset": offset, "limit": limit, "items": items},
         "capability_evidence": capability_evidence,
     }
+
+
+def controls_evidenced_by(
+    *, entry_types: list[str], framework: Framework | None = None
+) -> list[dict[str, Any]]:
+    """The controls (of ``framework``, or of every framework) that ledger entries of
+    ``entry_types`` evidence through the crosswalk: capability → control, with the relationship."""
+    wanted = set(entry_types)
+    capabilities = [c for c in Capability.objects.all() if wanted & set(c.entry_types)]
+    rows = ControlMapping.objects.filter(capability__in=capabilities).select_related(
+        "control", "capability"
+    )
+    if framework is not None:
+        rows = rows.filter(control__framework=framework)
+    return [
+        {
+            "framework": row.control.framework_id,  # type: ignore[attr-defined]
+            "control_id": row.control.control_id,
+            "title": row.control.title,
+            "capability": row.capability_id,  # type: ignore[attr-defined]
+            "relationship": row.relationship,
+        }
+        for row in rows.order_by("control__framework__position", "control__position")
+    ]
+
+
+def frameworks_with_controls() -> list[Framework]:
+    """Every loaded framework, in catalog order."""
+    return list(Framework.objects.all())

@@ -306,3 +306,28 @@ def decision_outcome_counts(*, principal: Any) -> dict[str, int]:
     counts = dict.fromkeys(Outcome.values, 0)
     counts.update(dict(rows))
     return counts
+
+
+def responsibility_records(
+    *,
+    principal: Any,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    kind: str | None = None,
+    party: str | None = None,
+) -> QuerySet[ResponsibilityRecord]:
+    """Responsibility records of the decisions ``principal`` may see, in ledger order; optionally
+    from ``since`` (inclusive) to ``until`` (exclusive), of one ``kind``, or by one ``party`` (an
+    actor label such as ``user:7``, or a person's username)."""
+    queryset = ResponsibilityRecord.objects.visible_to(principal).select_related("user")
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    if until is not None:
+        queryset = queryset.filter(created_at__lt=until)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if party:
+        queryset = queryset.filter(
+            Q(actor_label=party) | Q(actor_id=party) | Q(user__username=party)
+        )
+    return queryset.order_by("ledger_seq", "id")

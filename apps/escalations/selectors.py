@@ -401,3 +401,31 @@ def minimised_context(context: Any) -> list[dict[str, Any]]:
 
 def escalation_sort_key(escalation: Escalation) -> tuple[Any, ...]:
     return (escalation.sla_deadline, PRIORITY_RANK.get(escalation.priority, 9))
+
+
+def override_get(*, user: Any, override_id: Any) -> Override:
+    """One override whose decision ``user`` may see; ``NotFound`` otherwise."""
+    decision_model = django_apps.get_model("decisions", "Decision")
+    override = (
+        Override.objects.select_related("executed_by")
+        .filter(pk=override_id, decision__in=decision_model.objects.visible_to(user))
+        .first()
+    )
+    if override is None:
+        raise NotFound("No such override.")
+    return override
+
+
+def escalation_path(*, priority: str) -> dict[str, Any]:
+    """Who may settle an escalation of ``priority`` and how many approvers it needs (its SLA is
+    ``services.sla_for``)."""
+    from apps.accounts.constants import ROLE_PERMISSIONS
+
+    codename = RESOLVE.split(".")[1]
+    return {
+        "priority": priority,
+        "approvals_required": 2 if priority in four_eyes_priorities() else 1,
+        "roles_that_may_resolve": [
+            str(role) for role, perms in ROLE_PERMISSIONS.items() if codename in perms
+        ],
+    }

@@ -127,3 +127,36 @@ def evidence_verify(
         "stored_sha256": artifact.sha256,
         "reason": None if valid else "mismatch",
     }
+
+
+def evidence_statistics(*, principal: Any) -> dict[str, Any]:
+    """Counts over the artifacts ``principal`` may see: total, bytes, per type, and how many
+    distinct decisions and controls they are linked to."""
+    from django.db.models import Count, Sum
+
+    visible = EvidenceArtifact.objects.visible_to(principal)
+    by_type = dict(
+        visible.order_by()
+        .values_list("artifact_type")
+        .annotate(n=Count("id"))
+        .values_list("artifact_type", "n")
+    )
+    decisions = (
+        EvidenceDecisionLink.objects.filter(artifact__in=visible)
+        .values("decision_id")
+        .distinct()
+        .count()
+    )
+    controls = (
+        EvidenceControlLink.objects.filter(artifact__in=visible)
+        .values("framework", "control_id")
+        .distinct()
+        .count()
+    )
+    return {
+        "total": sum(by_type.values()),
+        "total_size_bytes": visible.aggregate(total=Sum("size_bytes"))["total"] or 0,
+        "by_type": by_type,
+        "decisions_linked": decisions,
+        "controls_linked": controls,
+    }

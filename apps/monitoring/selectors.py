@@ -29,7 +29,7 @@ from apps.monitoring.constants import (
     InterventionType,
     Metric,
 )
-from apps.monitoring.models import DriftAlert, PMMPlan, PMMPlanChange
+from apps.monitoring.models import DriftAlert, Intervention, PMMPlan, PMMPlanChange
 from apps.monitoring.periods import Window, day_windows, midnight, stamp
 from apps.risk.models import RiskAssessment
 
@@ -381,4 +381,45 @@ def system_section_context(ai_system: Any, *, principal: Any = None) -> dict[str
             ],
             "metric_labels": dict(Metric.choices),
         }
+    }
+
+
+# --- Interventions, one by one (the original Lexecon's Art. 14 routes, apps.compat) ------------
+
+
+def interventions_visible(
+    *, principal: Any, window: Window | None = None
+) -> QuerySet[Intervention]:
+    """Interventions on decisions ``principal`` may see (``Decision.objects.visible_to``), oldest
+    first; within ``window`` when given."""
+    queryset = Intervention.objects.filter(
+        decision__in=Decision.objects.visible_to(principal).values("pk")
+    ).select_related("user")
+    if window is not None:
+        queryset = queryset.filter(created_at__gte=window.start, created_at__lt=window.end)
+    return queryset.order_by("created_at", "id")
+
+
+def intervention_get(*, principal: Any, intervention_id: Any) -> Intervention:
+    found = interventions_visible(principal=principal).filter(pk=intervention_id).first()
+    if found is None:
+        raise NotFound("No such intervention.")
+    return found
+
+
+def intervention_as_dict(intervention: Intervention) -> dict[str, Any]:
+    """An intervention's facts without its free-text reason (kept off signed and exported
+    copies: it is personal data that retention may erase)."""
+    return {
+        "intervention_id": str(intervention.pk),
+        "decision_id": str(intervention.decision_id),
+        "ai_system": intervention.ai_system or None,
+        "intervention_type": intervention.intervention_type,
+        "ai_recommendation": intervention.ai_recommendation,
+        "human_decision": intervention.human_decision,
+        "role": intervention.role,
+        "recorded_by": f"user:{intervention.user_id}",  # type: ignore[attr-defined]
+        "recorded_at": stamp(intervention.created_at),
+        "response_time_ms": intervention.response_time_ms,
+        "ledger_entry_id": intervention.ledger_seq,
     }

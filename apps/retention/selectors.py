@@ -392,3 +392,17 @@ def system_section_context(ai_system: Any) -> dict[str, Any]:
         "retention_last_sweep": run_as_dict(last),
         "retention_ledger": ledger_state(),
     }
+
+
+def decision_time_range() -> tuple[datetime | None, datetime | None]:
+    """When the oldest and the newest decision still on record were made (None, None if none)."""
+    from django.db.models import Max
+
+    found = Decision.objects.aggregate(oldest=Min("created_at"), newest=Max("created_at"))
+    return found["oldest"], found["newest"]
+
+
+def hold_decisions_covered(hold: LegalHold) -> int:
+    """How many decisions on record ``hold`` covers (whether or not it is still active)."""
+    covered = hold_rules.decisions_q([hold])
+    return Decision.objects.filter(covered).count() if covered is not None else 0

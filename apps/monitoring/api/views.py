@@ -22,6 +22,8 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import CanReadCompliance
 from apps.aisystems.services import owner_from_ref
+from apps.compat.base import OriginalFormMixin
+from apps.compat.euaiact import article14 as original
 from apps.core.api.inputs import parse
 from apps.core.api.permissions import (
     IsVerifiedPrincipal,
@@ -104,11 +106,15 @@ class Art9SummaryApi(APIView):
         )
 
 
-class InterventionApi(APIView):
+class InterventionApi(OriginalFormMixin, APIView):
     """Record a human intervention on a decision (Art. 14): a ledger entry and a
-    responsibility record; the decision's outcome is not changed."""
+    responsibility record; the decision's outcome is not changed. A body in the original
+    Lexecon's form is translated by ``apps.compat`` (docs/compat.md)."""
 
     permission_classes = [CanIntervene]
+
+    def is_original_form(self, request) -> bool:
+        return original.is_original_intervention(request)
 
     @extend_schema(
         operation_id="eu_ai_act_article_14_intervention",
@@ -131,6 +137,8 @@ class InterventionApi(APIView):
         ],
     )
     def post(self, request):
+        if self.original_form:
+            return original.intervention(request)
         body = parse(InterventionInput, request.data)
         intervention = services.intervention_record(user=request.user, **body.model_dump())
         return Response(
@@ -154,10 +162,14 @@ class InterventionApi(APIView):
         )
 
 
-class Art14EffectivenessApi(APIView):
-    """How human oversight worked over a period (Art. 14)."""
+class Art14EffectivenessApi(OriginalFormMixin, APIView):
+    """How human oversight worked over a period (Art. 14). With the original Lexecon's
+    ``time_period_days`` its fields are added (docs/compat.md)."""
 
     permission_classes = [CanRead]
+
+    def is_original_form(self, request) -> bool:
+        return original.is_original_effectiveness(request)
 
     @extend_schema(
         operation_id="eu_ai_act_article_14_effectiveness",
@@ -165,6 +177,8 @@ class Art14EffectivenessApi(APIView):
         responses={200: JSON, **ERRORS},
     )
     def get(self, request):
+        if self.original_form:
+            return original.effectiveness(request)
         ai_system, window = _period(request, default_days=DEFAULT_DAYS)
         return Response(selectors.art14_effectiveness(ai_system=ai_system, window=window))
 

@@ -21,6 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import CanReadCompliance
+from apps.compat.base import OriginalFormMixin
+from apps.compat.euaiact import article12 as original
 from apps.core.api.inputs import parse
 from apps.core.api.permissions import ScopeOrPermission
 from apps.retention import reports, selectors, services
@@ -44,13 +46,15 @@ NOT_FOUND = {404: OpenApiResponse(description="no legal hold with that id")}
 
 
 class Article12StatusApi(APIView):
-    """Counts per retention class and state, next expiry, holds, last sweep, ledger state."""
+    """Counts per retention class and state, next expiry, holds, last sweep, ledger state; and
+    the original Lexecon's fields beside them (docs/compat.md)."""
 
     permission_classes = [CanRead]
 
     @extend_schema(operation_id="eu_ai_act_article_12_status", responses={200: JSON, **ERRORS})
     def get(self, request):
-        return Response(selectors.article_12_status())
+        status = selectors.article_12_status()
+        return Response({**status, **original.status_fields(status)})
 
 
 class _FormatIsOurs(DefaultContentNegotiation):
@@ -61,11 +65,15 @@ class _FormatIsOurs(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class RegulatoryPackageApi(APIView):
-    """What record-keeping did over a period, for an authority: JSON, CSV or Markdown."""
+class RegulatoryPackageApi(OriginalFormMixin, APIView):
+    """What record-keeping did over a period, for an authority: JSON, CSV or Markdown. Without
+    ``from``/``to`` it is the original Lexecon's query (``start_date``/``end_date``, docs/compat.md)."""
 
     permission_classes = [CanRead]
     content_negotiation_class = _FormatIsOurs
+
+    def is_original_form(self, request) -> bool:
+        return original.is_original_package_query(request)
 
     @extend_schema(
         operation_id="eu_ai_act_article_12_regulatory_package",
@@ -77,6 +85,8 @@ class RegulatoryPackageApi(APIView):
         responses={200: JSON, **ERRORS},
     )
     def get(self, request):
+        if self.original_form:
+            return original.regulatory_package(request)
         params = request.query_params
         query = PackageQuery(
             data={
@@ -131,8 +141,14 @@ class LegalHoldListApi(APIView):
         )
 
 
-class LegalHoldPlaceApi(APIView):
+class LegalHoldPlaceApi(OriginalFormMixin, APIView):
+    """Place a hold from a JSON body, or from the original Lexecon's query parameters
+    (``?reason=&requester=&entry_ids=``, no body; docs/compat.md)."""
+
     permission_classes = [CanWrite]
+
+    def is_original_form(self, request) -> bool:
+        return original.is_original_hold_request(request)
 
     @extend_schema(
         operation_id="eu_ai_act_legal_hold_place",
@@ -140,6 +156,8 @@ class LegalHoldPlaceApi(APIView):
         responses={201: JSON, **ERRORS},
     )
     def post(self, request):
+        if self.original_form:
+            return original.legal_hold(request)
         body = parse(LegalHoldInput, request.data)
         hold = services.legal_hold_place(
             user=request.user,
