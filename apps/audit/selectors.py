@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 
-from apps.audit.constants import CHUNK_SIZE, SCOPE_RECORDS, RecordType, Scope
+from apps.audit.constants import CHUNK_SIZE, SCOPE_RECORDS, Format, RecordType, Scope, Status
 from apps.audit.models import Export
 from apps.compliance import selectors as compliance
 from apps.compliance.models import ControlEvidence, Framework
@@ -72,10 +72,31 @@ def export_get(*, principal: Any, export_id: Any) -> Export:
     return export
 
 
-def export_list(*, principal: Any, limit: int = 100, offset: int = 0) -> tuple[list[Export], int]:
-    """The exports the principal may see, newest first, and how many there are."""
+def export_list(
+    *, principal: Any, limit: int = 100, offset: int = 0, status: str | None = None
+) -> tuple[list[Export], int]:
+    """The exports the principal may see (of one ``status`` if given), newest first, and how
+    many there are."""
     queryset = exports_visible_to(principal).order_by("-created_at", "-id")
+    if status is not None:
+        queryset = queryset.filter(status=status)
     return list(queryset[offset : offset + limit]), queryset.count()
+
+
+def export_statistics(*, principal: Any) -> dict[str, Any]:
+    """Counts over the exports the principal may see: in all, per status and per format, and
+    the rows and bytes of the finished ones."""
+    visible = exports_visible_to(principal).order_by()
+    by_status = dict(visible.values_list("status").annotate(n=Count("pk")))
+    by_format = dict(visible.values_list("format").annotate(n=Count("pk")))
+    done = visible.filter(status=Status.DONE).aggregate(rows=Sum("rows"), bytes=Sum("bytes"))
+    return {
+        "total": sum(by_status.values()),
+        "by_status": {name: int(by_status.get(name, 0)) for name in Status.values},
+        "by_format": {name: int(by_format.get(name, 0)) for name in Format.values},
+        "rows_exported": int(done["rows"] or 0),
+        "bytes_exported": int(done["bytes"] or 0),
+    }
 
 
 def rfc3339(value: datetime | None) -> str | None:

@@ -1,8 +1,7 @@
 """The original dashboard's ``/api/v1/audit/*`` (LEXECON_API.md §1.9), computed from our
 decisions and ledger: outcomes are the decisions' own (never "approved" by default), the
-week-over-week changes are counted, nothing is a constant. The two export routes
-(``/api/v1/audit/export``, ``/exports``) are not served here yet: audit exports are another
-branch's work (docs/compat.md)."""
+week-over-week changes are counted, nothing is a constant. The export routes
+(``/api/v1/audit/export``, ``/exports``) are in ``audit_export``."""
 
 from __future__ import annotations
 

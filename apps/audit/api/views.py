@@ -14,18 +14,17 @@ A refused request writes and queues nothing.
 
 from __future__ import annotations
 
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit import selectors, services
+from apps.audit.api.files import export_file_response
 from apps.audit.api.serializers import ExportInput
-from apps.audit.constants import Status
 from apps.core.api.inputs import parse
 from apps.core.api.permissions import ScopeOrPermission
-from apps.core.exceptions import ApplicationError, InvalidInput
+from apps.core.exceptions import InvalidInput
 
 CanExport = ScopeOrPermission.of("audit:export", "accounts.export_evidence")
 
@@ -36,16 +35,6 @@ ERRORS = {
 }
 NOT_FOUND = {404: OpenApiResponse(description="no such export, or not yours")}
 JSON = OpenApiTypes.OBJECT
-
-
-class ExportNotReady(ApplicationError):
-    code = "export_not_ready"
-    status = 409
-
-
-class ExportGone(ApplicationError):
-    code = "export_gone"
-    status = 410
 
 
 class ExportCreateApi(APIView):
@@ -109,33 +98,7 @@ class ExportDownloadApi(APIView):
     )
     def get(self, request, export_id):
         export = selectors.export_get(principal=request.user, export_id=export_id)
-        if export.status != Status.DONE:
-            raise ExportNotReady(
-                f"The export is {export.status}; download it once it is done.",
-                details={"status": export.status, "error": export.error or None},
-            )
-        path = services.export_file_path(export)
-        if path is None:
-            raise ExportGone(
-                "The export's file was deleted after the retention period; its ledger entry "
-                "remains.",
-                details={"ledger_seq": export.ledger_seq},
-            )
-        etag = f'"{export.sha256}"'
-        if request.headers.get("If-None-Match") == etag:
-            response = Response(status=304)
-            response["ETag"] = etag
-            return response
-        response = FileResponse(
-            path.open("rb"),
-            as_attachment=True,
-            filename=f"lexecon-export-{export.scope}-{export.pk}{path.suffix}",
-            content_type=export.media_type or "application/octet-stream",
-        )
-        response["ETag"] = etag
-        response["X-Ledger-Entry-Id"] = str(export.ledger_seq)
-        response["X-Content-Sha256"] = export.sha256
-        return response
+        return export_file_response(export, if_none_match=request.headers.get("If-None-Match"))
 
 
 class ExportListApi(APIView):
