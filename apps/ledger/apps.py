@@ -11,3 +11,8 @@ class LedgerConfig(AppConfig):
         from apps.ledger import selectors, tasks  # noqa: F401  (registers the Celery tasks)
 
         status_probes.register_ledger_head(selectors.ledger_head_summary)
+
+        from apps.core.nav import NavItem, register
+
+        # Officers, auditors and admins: the permission the pages check (ADR 0029).
+        register(NavItem("Ledger", "ledger:entries", 700, ("accounts.view_audit_logs",)))
