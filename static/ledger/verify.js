@@ -106,8 +106,10 @@
 
   /* A verifier key "name+keyid+base64(material)"; its key ID must match its name and material. */
   async function parseNoteKey(noteKey) {
-    var parts = noteKey.split("+");
-    if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error("malformed key");
+    // Key names hold no "+", but base64 may: split at the first two only.
+    var parts = /^([^+]+)\+([0-9a-f]{8})\+(.+)$/.exec(noteKey);
+    if (!parts) throw new Error("a published verifier key is malformed");
+    parts = parts.slice(1);
     var material = fromBase64(parts[2]);
     var digest = await sha256(concat(encoder.encode(parts[0]), new Uint8Array([0x0a]), material));
     if (hex(digest.slice(0, 4)) !== parts[1]) throw new Error("key ID does not match the key");
