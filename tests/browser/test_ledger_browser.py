@@ -125,7 +125,7 @@ def _verify(page) -> str:
         ".dataset.outcome)"
     )
     outcome = result.get_attribute("data-outcome")
-    print(f"verify: {outcome}: {result.inner_text()}")  # noqa: T201 - shown when a test fails
+    print(f"verify: {outcome}: {result.inner_text()}")  # shown when a test fails
     return outcome
 
 
