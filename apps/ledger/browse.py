@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from apps.core.exceptions import NotFound
@@ -104,20 +105,21 @@ class _Range:
 
 def _first_seq_at_or_after(timestamp: str, size: int) -> int:
     """Smallest ``seq`` whose timestamp is >= ``timestamp`` (``size`` if none): a binary search of
-    about 20 primary-key lookups at a million entries."""
+    about 20 primary-key lookups at a million entries, on one cursor (no ORM per probe)."""
     low, high = 0, size
-    while low < high:
-        middle = (low + high) // 2
-        row = (
-            LedgerEntry.objects.filter(seq__gte=middle)
-            .order_by("seq")
-            .values_list("seq", "timestamp")
-            .first()
-        )
-        if row is None or row[0] >= high or row[1] >= timestamp:
-            high = middle
-        else:
-            low = row[0] + 1
+    with connection.cursor() as cursor:
+        while low < high:
+            middle = (low + high) // 2
+            cursor.execute(
+                "SELECT seq, timestamp FROM ledger_ledgerentry WHERE seq >= %s "
+                "ORDER BY seq LIMIT 1",
+                [middle],
+            )
+            row = cursor.fetchone()
+            if row is None or row[0] >= high or row[1] >= timestamp:
+                high = middle
+            else:
+                low = row[0] + 1
     return low
 
 

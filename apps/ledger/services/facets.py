@@ -19,6 +19,9 @@ from apps.ledger import events
 from apps.ledger.models import LedgerEntry, LedgerEntryFacet
 
 FILL_BATCH = 5000
+#: At most this many per checkpoint (~1 s), so a checkpoint signed inside a request stays short;
+#: ``manage.py ledger_facets_fill`` fills a ledger that predates the table in one go.
+FILL_PER_CHECKPOINT = 10_000
 FACET_MAX_LENGTH = 200
 
 
