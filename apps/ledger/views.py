@@ -75,6 +75,7 @@ def entry(request: HttpRequest, seq: int) -> HttpResponse:
             "keys": [selectors.key_as_dict(key) for key in selectors.keys_list()],
             "keys_url": reverse("ledger-keys"),
             "origin": settings.LEXECON_ORIGIN,
+            "ledger_size": selectors.ledger_size(),
         },
     )
 

@@ -5,6 +5,7 @@ and 4xx on bad input. Browser-side verification is in tests/browser/test_ledger_
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 
@@ -314,6 +315,28 @@ def test_entry_page_shows_the_hashed_bytes_and_a_proof_that_verifies(officer, sm
     assert 'id="ledger-checkpoint-note"' in html
     assert 'data-keys-url="/ledger/keys"' in html
     assert "/static/ledger/verify.js" in html
+
+
+def test_entry_page_links_its_neighbours(officer, small_ledger):
+    last = selectors.ledger_size() - 1
+    middle = officer.get(entry_url(2)).content.decode()
+    assert 'href="/ledger/browse/entries/1/" rel="prev"' in middle
+    assert 'href="/ledger/browse/entries/3/" rel="next"' in middle
+    newest = officer.get(entry_url(last)).content.decode()
+    assert 'rel="next"' not in newest
+
+
+def test_facets_command_indexes_every_entry(db):
+    from django.core.management import call_command
+
+    append_many(12)
+    out = io.StringIO()
+    call_command("ledger_facets_fill", stdout=out)
+    assert out.getvalue().strip() == "Indexed 13 entries."
+    assert facets_high_water() == 12
+    out = io.StringIO()
+    call_command("ledger_facets_fill", stdout=out)
+    assert out.getvalue().strip() == "Indexed 0 entries."
 
 
 def test_entry_page_names_the_first_covering_checkpoint(officer, small_ledger):
