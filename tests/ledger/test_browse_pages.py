@@ -234,6 +234,18 @@ def test_time_range_matches_the_stored_timestamps(mixed_ledger):
     ]
 
 
+def test_time_bisection_agrees_with_a_scan(mixed_ledger):
+    rows = list(LedgerEntry.objects.order_by("seq").values_list("seq", "timestamp"))
+    size = len(rows)
+    probes = {"0000", "9999"}
+    for _, timestamp in rows:
+        probes |= {timestamp, timestamp[:-2] + "0Z", timestamp[:-1] + "1Z"}
+    for probe in sorted(probes):
+        want = next((seq for seq, ts in rows if ts >= probe), size)
+        assert browse._first_seq_at_or_after(probe, size) == want, probe
+    assert browse._first_seq_at_or_after("0000", 0) == 0
+
+
 def test_time_filter_through_the_form(officer, mixed_ledger):
     everything = seqs_of(officer.get(f"{ENTRIES}?time_from=2000-01-01T00:00"))
     assert everything == list(range(40, -1, -1))[:50]
