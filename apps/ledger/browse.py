@@ -21,6 +21,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,31 +186,36 @@ def _facets_match(filters: EntryFilters, entry_type: str, payload: str) -> bool:
     )
 
 
-def _tail_matches(
-    filters: EntryFilters, span: _Range, *, descending: bool, limit: int
-) -> list[int]:
-    """Matching seqs in ``span``, read from the payloads (entries not yet in the side table)."""
-    queryset = LedgerEntry.objects.filter(seq__gt=span.low, seq__lt=span.high)
+# Values whose JSON form is the value in quotes (nothing to escape): for those, the payload text
+# must contain it quoted, which the database checks before Python parses anything.
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9 _.:+/@#=-]+")
+
+
+def _tail_rows(filters: EntryFilters, low: int, high: int) -> QuerySet:
+    """Entries in ``low < seq < high`` that may match: narrowed by type and, for plain values,
+    by the quoted value appearing in the payload text (exact matching follows in Python)."""
+    queryset = LedgerEntry.objects.filter(seq__gt=low, seq__lt=high)
     if filters.entry_type:
         queryset = queryset.filter(entry_type=filters.entry_type)
-    found: list[int] = []
-    rows = _ordered(queryset, descending).values_list("seq", "entry_type", "payload")
-    for seq, entry_type, payload in rows.iterator(chunk_size=2000):
-        if _facets_match(filters, entry_type, payload):
-            found.append(seq)
-            if len(found) >= limit:
-                break
-    return found
+    for value in (filters.actor, filters.subject_type, filters.subject_id):
+        if value and _PLAIN_VALUE.fullmatch(value):
+            queryset = queryset.filter(payload__contains=f'"{value}"')
+    return queryset.order_by("seq").values_list("seq", "entry_type", "payload")
 
 
 @dataclass
 class _Search:
-    """Which seqs match ``filters`` in a range, in either direction, up to a limit."""
+    """Which seqs match ``filters`` in a range, in either direction, up to a limit.
+
+    The tail (entries after the side table's last row, at most ``TAIL_SCAN_MAX``) is read once per
+    page and its matches kept, so the page and its "newer"/"older" probes share one scan.
+    """
 
     filters: EntryFilters
     size: int
     high_water: int = -1
     unsearched: tuple[int, int] | None = field(default=None)
+    _tail: list[int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.filters.uses_facets:
@@ -217,6 +224,26 @@ class _Search:
             scan_start = max(tail_start, self.size - TAIL_SCAN_MAX)
             if scan_start > tail_start:
                 self.unsearched = (tail_start, scan_start - 1)
+
+    @property
+    def tail_low(self) -> int:
+        """Exclusive lower bound of the tail that is read."""
+        return self.high_water if self.unsearched is None else self.unsearched[1]
+
+    def tail_matches(self) -> list[int]:
+        if self._tail is None:
+            rows = _tail_rows(self.filters, self.tail_low, self.size)
+            self._tail = [
+                seq
+                for seq, entry_type, payload in rows.iterator(chunk_size=2000)
+                if _facets_match(self.filters, entry_type, payload)
+            ]
+        return self._tail
+
+    def _from_tail(self, span: _Range, *, descending: bool, limit: int) -> list[int]:
+        matches = self.tail_matches()
+        inside = matches[bisect_right(matches, span.low) : bisect_left(matches, span.high)]
+        return (inside[::-1] if descending else inside)[:limit]
 
     def seqs(self, span: _Range, *, descending: bool, limit: int) -> list[int]:
         if span.empty or limit <= 0:
@@ -227,17 +254,16 @@ class _Search:
                 queryset = queryset.filter(entry_type=self.filters.entry_type)
             return list(_ordered(queryset, descending).values_list("seq", flat=True)[:limit])
         indexed = _Range(span.low, min(span.high, self.high_water + 1))
-        tail_low = self.high_water if self.unsearched is None else self.unsearched[1]
-        tail = _Range(max(span.low, tail_low), span.high)
-        parts = [(tail, _tail_matches), (indexed, _facet_matches)]
-        if not descending:
-            parts.reverse()
+        tail = _Range(max(span.low, self.tail_low), span.high)
         found: list[int] = []
-        for part, matches in parts:
-            if not part.empty and len(found) < limit:
-                found += matches(
-                    self.filters, part, descending=descending, limit=limit - len(found)
-                )
+        if descending and not tail.empty:
+            found += self._from_tail(tail, descending=True, limit=limit)
+        if not indexed.empty and len(found) < limit:
+            found += _facet_matches(
+                self.filters, indexed, descending=descending, limit=limit - len(found)
+            )
+        if not descending and not tail.empty and len(found) < limit:
+            found += self._from_tail(tail, descending=False, limit=limit - len(found))
         return found
 
 

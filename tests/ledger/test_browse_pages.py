@@ -266,6 +266,19 @@ def test_unsearched_tail_is_said_not_hidden(officer, mixed_ledger, monkeypatch):
     ]
 
 
+def test_tail_prefilter_neither_hides_nor_invents(db):
+    odd = 'Straße "7" \\ x'
+    plain = append(envelope("user:7", "decision", "Case-1", 1))
+    escaped = append(envelope("user:7", "decision", odd, 2))
+    assert facets_high_water() == -1  # both in the tail
+    assert [
+        r.seq for r in browse.entries_page(filters=browse.EntryFilters(subject_id=odd)).rows
+    ] == [escaped]
+    case_1 = browse.entries_page(filters=browse.EntryFilters(subject_id="Case-1")).rows
+    assert [r.seq for r in case_1] == [plain]
+    assert browse.entries_page(filters=browse.EntryFilters(subject_id="case-1")).rows == []
+
+
 # --- The side table -----------------------------------------------------------------------------
 
 
