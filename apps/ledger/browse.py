@@ -235,7 +235,9 @@ class _Search:
             rows = _tail_rows(self.filters, self.tail_low, self.size)
             self._tail = [
                 seq
-                for seq, entry_type, payload in rows.iterator(chunk_size=2000)
+                # A plain fetch: the tail is short and pre-narrowed (a server-side cursor, which
+                # iterator() opens on PostgreSQL, costs more than it saves here).
+                for seq, entry_type, payload in rows
                 if _facets_match(self.filters, entry_type, payload)
             ]
         return self._tail
