@@ -238,6 +238,8 @@
     var out = document.getElementById("verify-result");
     if (!section || !button || !out) return;
     button.addEventListener("click", async function () {
+      // A new run: forget the last outcome before anything else (readers and tests wait on it).
+      delete out.dataset.outcome;
       out.textContent = "";
       var verdict = document.createElement("p");
       verdict.className = "verdict";
