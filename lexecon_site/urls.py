@@ -4,12 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.accounts import views as account_views
+from apps.compat import system as compat_system
 
 urlpatterns = [
     # First: /decide is the hottest path, and URL resolution tries patterns in order.
     path("", include("apps.decisions.api.urls")),
-    path("", account_views.home, name="home"),
+    # The staff home page to browsers, service info to API clients (the original Lexecon's GET /).
+    path("", compat_system.root, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -22,6 +23,8 @@ urlpatterns = [
     path("", include("apps.ledger.urls")),
     path("", include("apps.risk.api.urls")),
     path("", include("apps.policies.api.urls")),
+    # Staff pages of the policies (/policies/manage/...): versions, diff, simulation, activation.
+    path("", include("apps.policies.urls")),
     path("", include("apps.escalations.urls")),
     path("", include("apps.evidence.api.urls")),
     # The EU AI Act modules (compliance/eu-ai-act/...), before compliance/<framework>/...

@@ -14,7 +14,10 @@ auditor runs is byte for byte the code the server runs (nothing is written twice
   form Go's ``golang.org/x/mod/sumdb/note`` uses, and signature checks for Ed25519 and for the
   RSA-4096 PSS second signature;
 - a streaming chain verifier (bounded memory, used by ``GET /ledger/verify`` on rows streamed
-  from the database) and the bundle loader and command line interface.
+  from the database) and the bundle loader and command line interface;
+- the evidence package verifier (``verify_package``): the signed manifest, every file's hash and
+  size, each entry against its inclusion proof and the package checkpoint, the consistency proof,
+  the evidence against its ledger entries (``docs/evidence-package.md``, ADR 0027).
 
 Why here: an evidence package ships this file on its own, so it may import only the standard
 library, ``cryptography`` and ``rfc8785`` (no Django, nothing from ``apps``). Proof *generation*
@@ -29,7 +32,8 @@ its key ID is ``SHA-256(key name || 0x0a || key material)[:4]``, the recommended
 cannot collide with 0x01..0x05 or the 0xfa..0xfe reserved range.
 
 Command line: ``python tools/verify_bundle.py BUNDLE [--json] [--origin ORIGIN] [--key KEY]``;
-exit code 0 when the bundle verifies, 1 when it does not, 2 when the input is unusable.
+``BUNDLE`` is a ledger bundle, or an evidence package (a ZIP, or a directory with
+``manifest.json``); exit code 0 when it verifies, 1 when it does not, 2 when the input is unusable.
 """
 
 from __future__ import annotations
@@ -38,13 +42,16 @@ import argparse
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 import re
 import sys
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, BinaryIO, TypeGuard
 
 import rfc8785
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -349,16 +356,17 @@ def verify_inclusion(
         return False
     fn, sn = index, size - 1
     value = bytes(leaf)
+    sha256, prefix = _sha256, NODE_PREFIX  # node_hash, inlined: this loop runs per proof level
     for sibling in path:
         if sn == 0:
             return False  # more proof elements than the path has levels
         if fn & 1 or fn == sn:
-            value = node_hash(sibling, value)
+            value = sha256(prefix + sibling + value).digest()
             while not fn & 1 and fn != 0:
                 fn >>= 1
                 sn >>= 1
         else:
-            value = node_hash(value, sibling)
+            value = sha256(prefix + value + sibling).digest()
         fn >>= 1
         sn >>= 1
     return sn == 0 and value == root
@@ -1327,6 +1335,679 @@ def verify_bundle(
     return report
 
 
+# ---------------------------------------------------------------------------------------------
+# Evidence packages (docs/evidence-package.md)
+# ---------------------------------------------------------------------------------------------
+
+#: ``format`` of ``manifest.json`` and the first line of the text ``manifest.sig`` signs.
+PACKAGE_FORMAT = "lexecon-evidence-package/1"
+PACKAGE_NOTE_HEADER = PACKAGE_FORMAT
+_MANIFEST = "manifest.json"
+_MANIFEST_SIG = "manifest.sig"
+_PACKAGE_ENTRIES = "entries.jsonl"
+_PACKAGE_INCLUSION = "proofs/inclusion.jsonl"
+_PACKAGE_CONSISTENCY = "proofs/consistency.json"
+_PACKAGE_KEYS = "keys/keys.json"
+_PACKAGE_EVIDENCE_INDEX = "evidence/index.json"
+#: At most this many errors of one code are listed; the rest are counted.
+MAX_ERRORS_PER_CODE = 20
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_EXPORT_ID = re.compile(r"[A-Za-z0-9._:\-]{1,100}")
+
+
+def manifest_note_text(*, export_id: str, manifest_sha256: str) -> str:
+    """The note text ``manifest.sig`` signs: a fixed header, the manifest's hash, the export id.
+
+    Why a header line: the same key signs checkpoints, and a checkpoint's second line is a
+    number, so a manifest note can never be read as a checkpoint nor a checkpoint as a manifest.
+    """
+    if not _EXPORT_ID.fullmatch(export_id) or not _HEX64.fullmatch(manifest_sha256):
+        raise NoteFormatError("export id or manifest hash is malformed")
+    return f"{PACKAGE_NOTE_HEADER}\nmanifest-sha256 {manifest_sha256}\nexport {export_id}\n"
+
+
+def parse_manifest_note_text(text: str) -> tuple[str, str]:
+    """Return ``(export_id, manifest_sha256)`` from signed manifest text, or raise."""
+    lines = text.split("\n")
+    if (
+        len(lines) != 4
+        or lines[0] != PACKAGE_NOTE_HEADER
+        or lines[3] != ""
+        or not lines[1].startswith("manifest-sha256 ")
+        or not lines[2].startswith("export ")
+    ):
+        raise NoteFormatError("not a Lexecon package manifest signature")
+    export_id, digest = lines[2][len("export ") :], lines[1][len("manifest-sha256 ") :]
+    if manifest_note_text(export_id=export_id, manifest_sha256=digest) != text:
+        raise NoteFormatError("manifest signature text is malformed")
+    return export_id, digest
+
+
+def is_package(path: Path) -> bool:
+    """A package is a ZIP file, or a directory holding ``manifest.json`` or ``manifest.sig``."""
+    if path.is_dir():
+        return (path / _MANIFEST).exists() or (path / _MANIFEST_SIG).exists()
+    return path.is_file() and zipfile.is_zipfile(path)
+
+
+class _PackageSource:
+    """Read access to the files of a package, from a ZIP or an unpacked directory."""
+
+    def __init__(self, path: Path) -> None:
+        self._zip: zipfile.ZipFile | None = None
+        self._root = path
+        self.duplicates: list[str] = []
+        if path.is_dir():
+            self.names = sorted(
+                item.relative_to(path).as_posix() for item in path.rglob("*") if item.is_file()
+            )
+            return
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile) as error:
+            raise BundleError(f"{path}: not a readable ZIP ({error})") from error
+        names = [name for name in self._zip.namelist() if not name.endswith("/")]
+        counts: dict[str, int] = {}
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+        self.duplicates = sorted(name for name, count in counts.items() if count > 1)
+        self.names = sorted(counts)
+
+    def open(self, name: str) -> BinaryIO:
+        """Open a listed file for reading; ``KeyError`` when it is not in the package."""
+        if name not in self.names:
+            raise KeyError(name)
+        if self._zip is not None:
+            return self._zip.open(name)  # type: ignore[return-value]
+        return (self._root / name).open("rb")
+
+    def read(self, name: str) -> bytes:
+        with self.open(name) as handle:
+            return handle.read()
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+class _Findings:
+    """Errors (the package is invalid) and warnings (it is valid, but read this), capped."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
+        self.suppressed: dict[str, int] = {}
+        self._per_code: dict[str, int] = {}
+
+    def add(self, code: str, message: str, *, file: str | None, seq: int | None = None) -> None:
+        count = self._per_code.get(code, 0) + 1
+        self._per_code[code] = count
+        if count > MAX_ERRORS_PER_CODE:
+            self.suppressed[code] = self.suppressed.get(code, 0) + 1
+            return
+        self.errors.append(_error(code, message, seq, file=file))
+
+
+def _safe_package_path(name: object) -> bool:
+    if type(name) is not str or not name or name.startswith("/") or "\\" in name:
+        return False
+    return all(part not in ("", ".", "..") for part in name.split("/"))
+
+
+def _hash_member(source: _PackageSource, name: str) -> tuple[str, int]:
+    digest = _sha256()
+    size = 0
+    with source.open(name) as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+@dataclass
+class _Anchor:
+    """A checkpoint of the package: where its note is, what the manifest says, what verified."""
+
+    label: str
+    file: str | None
+    size: int | None
+    root: bytes | None
+    trusted: bool = False
+
+
+class _PackageCheck:
+    """One verification run over a package; ``run`` returns the report."""
+
+    def __init__(
+        self, source: _PackageSource, keys: list[NoteVerifierKey], trust: str, origin: str | None
+    ) -> None:
+        self.source = source
+        self.keys = keys
+        self.trust = trust
+        self.origin = origin
+        self.found = _Findings()
+        self.manifest: dict[str, Any] = {}
+        self.listed: dict[str, dict[str, Any]] = {}
+        self.entries_checked = 0
+        self.registered: dict[int, tuple[object, object]] = {}
+        self.evidence = {"included": 0, "expired": 0, "missing": 0, "cross_checked": 0}
+        self.signers: list[str] = []
+        self.signed_export_id: str | None = None
+
+    # -- the signed manifest ----------------------------------------------------------------
+
+    def check_manifest(self) -> bool:
+        """Verify ``manifest.sig`` and bind ``manifest.json`` to it; False if unreadable."""
+        found = self.found
+        try:
+            manifest_bytes = self.source.read(_MANIFEST)
+        except KeyError:
+            found.add("missing_file", "manifest.json is missing", file=_MANIFEST)
+            return False
+        try:
+            signed = parse_signed_note(self.source.read(_MANIFEST_SIG))
+            export_id, digest = parse_manifest_note_text(signed.text)
+        except KeyError:
+            found.add("missing_file", "manifest.sig is missing", file=_MANIFEST_SIG)
+        except NoteFormatError as error:
+            found.add("bad_manifest_signature", f"manifest.sig: {error}", file=_MANIFEST_SIG)
+        else:
+            verification = verify_note(signed, self.keys)
+            if not verification.accepted():
+                found.add(
+                    "bad_manifest_signature",
+                    "manifest.sig: no valid Ed25519 signature by a trusted key"
+                    + (" (a trusted key's signature fails)" if verification.failed else ""),
+                    file=_MANIFEST_SIG,
+                )
+            else:
+                self.signers = sorted(
+                    f"{key.name}/{key.algorithm}" for key in verification.verified
+                )
+                if _sha256(manifest_bytes).hexdigest() != digest:
+                    found.add(
+                        "manifest_mismatch",
+                        "manifest.json is not the manifest manifest.sig signs (its SHA-256 "
+                        "differs)",
+                        file=_MANIFEST,
+                    )
+                self.signed_export_id = export_id
+        try:
+            manifest = json.loads(manifest_bytes)
+        except ValueError as error:
+            found.add("malformed_manifest", f"manifest.json: not JSON ({error})", file=_MANIFEST)
+            return False
+        if not isinstance(manifest, dict) or manifest.get("format") != PACKAGE_FORMAT:
+            found.add(
+                "malformed_manifest",
+                f"manifest.json: format is not {PACKAGE_FORMAT}",
+                file=_MANIFEST,
+            )
+            return False
+        self.manifest = manifest
+        signed_id = self.signed_export_id
+        if signed_id is not None and manifest.get("export_id") != signed_id:
+            found.add("manifest_mismatch", "manifest.json names another export", file=_MANIFEST)
+        files = manifest.get("files")
+        if not isinstance(files, list):
+            found.add("malformed_manifest", "manifest.json: 'files' is not a list", file=_MANIFEST)
+            return False
+        for item in files:
+            path = item.get("path") if isinstance(item, dict) else None
+            if (
+                not _safe_package_path(path)
+                or path in (_MANIFEST, _MANIFEST_SIG)
+                or path in self.listed
+                or type(item.get("size")) is not int
+                or not _HEX64.fullmatch(str(item.get("sha256")))
+            ):
+                found.add(
+                    "malformed_manifest", f"manifest.json: bad file item {item!r}", file=_MANIFEST
+                )
+                continue
+            self.listed[str(path)] = item
+        return True
+
+    # -- every file ----------------------------------------------------------------------------
+
+    def check_files(self) -> None:
+        found = self.found
+        for name in self.source.duplicates:
+            found.add("duplicate_file", f"{name} appears twice in the archive", file=name)
+        for name, item in self.listed.items():
+            try:
+                digest, size = _hash_member(self.source, name)
+            except KeyError:
+                found.add(
+                    "missing_file", f"{name} is listed in the manifest but missing", file=name
+                )
+                continue
+            except (OSError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+                found.add("file_mismatch", f"{name} cannot be read ({error})", file=name)
+                continue
+            if digest != item["sha256"] or size != item["size"]:
+                found.add(
+                    "file_mismatch",
+                    f"{name} differs from the signed manifest (SHA-256 {digest}, {size} bytes; "
+                    f"manifest: {item['sha256']}, {item['size']} bytes)",
+                    file=name,
+                )
+        for name in self.source.names:
+            if name not in self.listed and name not in (_MANIFEST, _MANIFEST_SIG):
+                found.add("unlisted_file", f"{name} is not part of the signed package", file=name)
+
+    def _read_listed(self, name: str) -> bytes | None:
+        if name not in self.listed:
+            self.found.add("missing_file", f"the manifest does not list {name}", file=_MANIFEST)
+            return None
+        try:
+            return self.source.read(name)
+        except (KeyError, OSError, zipfile.BadZipFile, zlib.error, EOFError):
+            return None  # already reported by check_files
+
+    # -- checkpoints and proofs ----------------------------------------------------------------
+
+    def _anchor(self, label: str) -> _Anchor:
+        summary = self.manifest.get(label)
+        found = self.found
+        if not isinstance(summary, dict) or not isinstance(summary.get("file"), str):
+            found.add("malformed_manifest", f"manifest.json: '{label}' is missing", file=_MANIFEST)
+            return _Anchor(label, None, None, None)
+        name = summary["file"]
+        anchor = _Anchor(label, name, None, None)
+        data = self._read_listed(name)
+        if data is None:
+            return anchor
+        check = check_checkpoint(data, self.keys)
+        if check.checkpoint is None or not check.trusted:
+            code = check.error_code or "bad_signature"
+            found.add(code, f"{name}: {check.message}", file=name)
+            return anchor
+        checkpoint = check.checkpoint
+        origin = self.origin or self.manifest.get("origin")
+        if checkpoint.origin != origin:
+            found.add(
+                "wrong_origin", f"{name}: origin {checkpoint.origin!r} is not {origin!r}", file=name
+            )
+            return anchor
+        if (checkpoint.size, checkpoint.root.hex()) != (
+            summary.get("tree_size"),
+            summary.get("root"),
+        ):
+            found.add(
+                "manifest_mismatch",
+                f"{name}: size or root differs from the manifest's '{label}'",
+                file=name,
+            )
+            return anchor
+        anchor.size, anchor.root, anchor.trusted = checkpoint.size, checkpoint.root, True
+        return anchor
+
+    def check_consistency(self, package: _Anchor, latest: _Anchor) -> None:
+        data = self._read_listed(_PACKAGE_CONSISTENCY)
+        if data is None or not (package.trusted and latest.trusted):
+            return
+        try:
+            document = json.loads(data)
+            first, second = document["first"], document["second"]
+            path = [_b64_hash(item) for item in document["proof"]]
+        except (ValueError, KeyError, TypeError) as error:
+            self.found.add(
+                "bad_proof",
+                f"{_PACKAGE_CONSISTENCY}: malformed ({error})",
+                file=_PACKAGE_CONSISTENCY,
+            )
+            return
+        if (first, second) != (package.size, latest.size) or not verify_consistency(
+            first, second, path, package.root, latest.root
+        ):
+            self.found.add(
+                "bad_proof",
+                f"{_PACKAGE_CONSISTENCY}: the package checkpoint ({package.size}) is not proven "
+                f"a prefix of the latest ({latest.size})",
+                file=_PACKAGE_CONSISTENCY,
+            )
+
+    def check_entries(self, package: _Anchor) -> None:
+        """Every entry line canonical, ascending, linked to a present predecessor, and proven
+        included in the package checkpoint by its proof line."""
+        found = self.found
+        for name in (_PACKAGE_ENTRIES, _PACKAGE_INCLUSION):
+            if name not in self.listed:
+                found.add("missing_file", f"the manifest does not list {name}", file=_MANIFEST)
+                return
+        if not package.trusted:
+            found.add(
+                "unanchored_proof",
+                "no trusted package checkpoint: entries cannot be proven included",
+                file=_PACKAGE_INCLUSION,
+            )
+        size, root = package.size, package.root
+        previous_seq, previous_hash = -1, GENESIS_PREV_HASH
+        count = 0
+        try:
+            with (
+                self.source.open(_PACKAGE_ENTRIES) as entries,
+                self.source.open(_PACKAGE_INCLUSION) as proofs,
+            ):
+                for line, proof_line in itertools.zip_longest(entries, proofs):
+                    count += 1
+                    previous_seq, previous_hash = self._check_entry(
+                        count, line, proof_line, size, root, previous_seq, previous_hash
+                    )
+        except (KeyError, OSError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+            found.add(
+                "file_mismatch",
+                f"{_PACKAGE_ENTRIES} cannot be read ({error})",
+                file=_PACKAGE_ENTRIES,
+            )
+        self.entries_checked = count
+        if count != self.manifest.get("entries"):
+            found.add(
+                "manifest_mismatch",
+                f"{count} entries in {_PACKAGE_ENTRIES}, the manifest says "
+                f"{self.manifest.get('entries')}",
+                file=_PACKAGE_ENTRIES,
+            )
+
+    def _check_entry(
+        self,
+        position: int,
+        line: bytes | None,
+        proof_line: bytes | None,
+        size: int | None,
+        root: bytes | None,
+        previous_seq: int,
+        previous_hash: str,
+    ) -> tuple[int, str]:
+        found = self.found
+        a2b_base64 = binascii.a2b_base64
+        if line is None:
+            found.add("bad_proof", f"proof line {position} has no entry", file=_PACKAGE_INCLUSION)
+            return previous_seq, previous_hash
+        data = line[:-1] if line.endswith(b"\n") else line
+        try:
+            entry = json.loads(data)
+            canonical = canonical_entry_bytes(entry)
+            seq = entry["seq"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            found.add(
+                "malformed_entry",
+                f"{_PACKAGE_ENTRIES} line {position} is not an entry",
+                file=_PACKAGE_ENTRIES,
+            )
+            return previous_seq, previous_hash
+        if canonical != data or not line.endswith(b"\n") or len(entry) != len(ENTRY_FIELDS):
+            found.add(
+                "malformed_entry",
+                f"{_PACKAGE_ENTRIES} line {position} is not the canonical form of an entry",
+                file=_PACKAGE_ENTRIES,
+                seq=seq if type(seq) is int else None,
+            )
+            return previous_seq, previous_hash
+        if type(seq) is not int or seq <= previous_seq:
+            found.add(
+                "gap",
+                f"{_PACKAGE_ENTRIES} line {position}: seq {seq!r} does not ascend",
+                file=_PACKAGE_ENTRIES,
+                seq=seq if type(seq) is int else None,
+            )
+            return previous_seq, previous_hash
+        digest = _sha256(data).hexdigest()
+        if seq == previous_seq + 1 and entry["prev_hash"] != previous_hash:
+            found.add(
+                "broken_link",
+                f"entry {seq}: prev_hash is not the hash of entry {previous_seq}",
+                file=_PACKAGE_ENTRIES,
+                seq=seq,
+            )
+        if entry["entry_type"] == "evidence.registered" and isinstance(entry["payload"], dict):
+            payload = entry["payload"]
+            self.registered[seq] = (payload.get("artifact_id"), payload.get("sha256"))
+        if proof_line is None:
+            found.add(
+                "bad_proof", f"entry {seq} has no proof line", file=_PACKAGE_INCLUSION, seq=seq
+            )
+            return seq, digest
+        if size is None or root is None:
+            return seq, digest
+        try:
+            proof = json.loads(proof_line)
+            # Standard base64, strictly; verify_inclusion refuses any element not of 32 bytes.
+            path = [a2b_base64(item, strict_mode=True) for item in proof["proof"]]
+            matches = proof["seq"] == seq and proof["tree_size"] == size
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            matches = False
+        if not matches or not verify_inclusion(
+            _sha256(LEAF_PREFIX + data).digest(), seq, size, path, root
+        ):
+            found.add(
+                "bad_proof",
+                f"entry {seq}: its inclusion proof in the checkpoint of size {size} fails",
+                file=_PACKAGE_INCLUSION,
+                seq=seq,
+            )
+        return seq, digest
+
+    # -- evidence ------------------------------------------------------------------------------
+
+    def check_evidence(self) -> None:
+        found = self.found
+        data = self._read_listed(_PACKAGE_EVIDENCE_INDEX)
+        if data is None:
+            return
+        try:
+            items = json.loads(data)["artifacts"]
+            if not isinstance(items, list):
+                raise TypeError("artifacts is not a list")
+        except (ValueError, KeyError, TypeError) as error:
+            found.add(
+                "malformed_evidence",
+                f"{_PACKAGE_EVIDENCE_INDEX}: {error}",
+                file=_PACKAGE_EVIDENCE_INDEX,
+            )
+            return
+        for item in items:
+            try:
+                artifact_id, sha256, status = item["artifact_id"], item["sha256"], item["status"]
+                size, seq, name = item["size_bytes"], item["ledger_seq"], item["file"]
+            except (KeyError, TypeError):
+                found.add(
+                    "malformed_evidence",
+                    f"{_PACKAGE_EVIDENCE_INDEX}: bad item {item!r}",
+                    file=_PACKAGE_EVIDENCE_INDEX,
+                )
+                continue
+            if status not in self.evidence or status == "cross_checked":
+                found.add(
+                    "malformed_evidence",
+                    f"{_PACKAGE_EVIDENCE_INDEX}: artifact {artifact_id} has status {status!r}",
+                    file=_PACKAGE_EVIDENCE_INDEX,
+                )
+                continue
+            self.evidence[status] += 1
+            if status == "included":
+                listed = self.listed.get(name) if isinstance(name, str) else None
+                if listed is None or (listed["sha256"], listed["size"]) != (sha256, size):
+                    found.add(
+                        "evidence_mismatch",
+                        f"evidence {artifact_id}: {name} does not have the recorded hash and size",
+                        file=name if isinstance(name, str) else _PACKAGE_EVIDENCE_INDEX,
+                    )
+            elif status == "missing":
+                found.warnings.append(
+                    f"evidence {artifact_id}: its content was missing from the operator's storage "
+                    "(only its hash is in the package)"
+                )
+            recorded = self.registered.get(seq) if type(seq) is int else None
+            if recorded is not None:
+                if recorded != (artifact_id, sha256):
+                    found.add(
+                        "evidence_mismatch",
+                        f"evidence {artifact_id}: differs from its ledger entry {seq}",
+                        file=_PACKAGE_EVIDENCE_INDEX,
+                        seq=seq,
+                    )
+                else:
+                    self.evidence["cross_checked"] += 1
+
+    # -- the whole run -------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        package = latest = _Anchor("checkpoint", None, None, None)
+        if self.check_manifest():
+            self.check_files()
+            package = self._anchor("checkpoint")
+            latest = self._anchor("latest_checkpoint")
+            self.check_consistency(package, latest)
+            self.check_entries(package)
+            self.check_evidence()
+        found = self.found
+        primary = _primary_package_error(found.errors)
+        manifest = self.manifest
+        if primary is None:
+            message = (
+                f"package intact: {len(self.listed) + 2} files match the signed manifest; "
+                f"{self.entries_checked} entries are proven included in the signed checkpoint of "
+                f"size {package.size}, which is consistent with the latest ({latest.size})"
+            )
+        else:
+            message = primary["message"]
+        return {
+            "valid": primary is None,
+            "kind": "package",
+            "message": message,
+            "error_code": primary["code"] if primary else None,
+            "failed_files": sorted({e["file"] for e in found.errors if e.get("file")}),
+            "errors": found.errors,
+            "suppressed_errors": found.suppressed,
+            "warnings": found.warnings,
+            "export_id": manifest.get("export_id"),
+            "scope": manifest.get("scope"),
+            "period": manifest.get("period"),
+            "requested_by": manifest.get("requested_by"),
+            "generator": manifest.get("generator"),
+            "created_at": manifest.get("created_at"),
+            "origin": self.origin or manifest.get("origin"),
+            "manifest_signed_by": self.signers,
+            "files_checked": len(self.listed),
+            "entries_checked": self.entries_checked,
+            "checkpoint": {
+                "size": package.size,
+                "root": package.root.hex() if package.root else None,
+            },
+            "latest_checkpoint": {
+                "size": latest.size,
+                "root": latest.root.hex() if latest.root else None,
+            },
+            "evidence": self.evidence,
+            "trust": self.trust,
+            "trusted_keys": [key.note_key for key in self.keys],
+        }
+
+
+#: Package error codes, most fundamental first (the first present leads the report).
+PACKAGE_ERROR_PRECEDENCE = (
+    "bad_keys",
+    "bad_manifest_signature",
+    "manifest_mismatch",
+    "malformed_manifest",
+    "missing_file",
+    "duplicate_file",
+    "unlisted_file",
+    "file_mismatch",
+    "malformed_checkpoint",
+    "bad_signature",
+    "wrong_origin",
+    "malformed_entry",
+    "gap",
+    "broken_link",
+    "unanchored_proof",
+    "bad_proof",
+    "malformed_evidence",
+    "evidence_mismatch",
+)
+
+
+def _primary_package_error(errors: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    if not errors:
+        return None
+    return min(errors, key=lambda error: PACKAGE_ERROR_PRECEDENCE.index(error["code"]))
+
+
+def verify_package(
+    path: Path | str, *, origin: str | None = None, pinned_keys: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Verify an evidence package (ZIP or unpacked directory); raise ``BundleError`` if unusable.
+
+    Trust: with ``pinned_keys`` only those keys are trusted; otherwise the keys in
+    ``keys/keys.json``, which proves only that the package is self-consistent.
+    """
+    source = _PackageSource(Path(path))
+    try:
+        keys_error = None
+        if pinned_keys:
+            try:
+                keys = [parse_note_key(text) for text in pinned_keys]
+            except NoteFormatError as error:
+                raise BundleError(f"pinned key unusable: {error}") from error
+            trust = "pinned"
+        else:
+            trust = _PACKAGE_KEYS
+            try:
+                keys = load_keys(json.loads(source.read(_PACKAGE_KEYS)))
+            except (KeyError, ValueError, BundleError) as error:
+                keys, keys_error = [], f"{_PACKAGE_KEYS}: unusable ({error})"
+        check = _PackageCheck(source, keys, trust, origin)
+        if keys_error is not None:
+            check.found.add("bad_keys", keys_error, file=_PACKAGE_KEYS)
+        return check.run()
+    finally:
+        source.close()
+
+
+def _package_summary(report: Mapping[str, Any]) -> str:
+    """Render a package report for a regulator."""
+    period = report.get("period") or {}
+    checkpoint, latest = report["checkpoint"], report["latest_checkpoint"]
+    evidence = report["evidence"]
+    lines = [
+        f"Lexecon evidence package: {'VALID' if report['valid'] else 'INVALID'}",
+        f"  export:            {report['export_id']} (scope {report['scope']}, "
+        f"{period.get('from') or 'beginning'} to {period.get('to') or 'now'})",
+        f"  requested by:      {report['requested_by']}; made by {report['generator']} at "
+        f"{report['created_at']}",
+        f"  manifest signed:   {', '.join(report['manifest_signed_by']) or 'NOT VERIFIED'}",
+        f"  files checked:     {report['files_checked']} (hash and size of each)",
+        f"  ledger entries:    {report['entries_checked']}, each with an inclusion proof",
+        f"  checkpoint:        size {checkpoint['size']}, root {checkpoint['root']}",
+        f"  latest checkpoint: size {latest['size']} (consistency proven from the package's)",
+        f"  evidence:          {evidence['included']} included, {evidence['expired']} past "
+        f"retention (hash only), {evidence['missing']} missing; {evidence['cross_checked']} "
+        "matched against their ledger entries",
+        f"  trust:             {report['trust']} ({len(report['trusted_keys'])} keys)",
+        f"  {report['message']}",
+    ]
+    if report["failed_files"]:
+        lines.append(f"  files that failed: {', '.join(report['failed_files'])}")
+    for error in report["errors"]:
+        where = error.get("file") or ""
+        if error["seq"] is not None:
+            where += f" seq {error['seq']}"
+        lines.append(f"  - {error['code']} [{where}]: {error['message']}")
+    lines.extend(
+        f"  - ... and {count} more {code} errors"
+        for code, count in report["suppressed_errors"].items()
+    )
+    lines.extend(f"  warning: {warning}" for warning in report["warnings"])
+    if report["trust"] != "pinned":
+        lines.append(
+            "  note: the keys were taken from the package itself, which proves only that it is "
+            "self-consistent; pin the ledger's key from its operator's GET /ledger/keys with --key"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _summary(report: Mapping[str, Any]) -> str:
     """Render a report for humans."""
     lines = [
@@ -1359,9 +2040,15 @@ def _summary(report: Mapping[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns 0 valid, 1 invalid, 2 unusable input."""
     parser = argparse.ArgumentParser(
-        description="Verify a Lexecon ledger export bundle offline, with public keys only."
+        description="Verify a Lexecon ledger export bundle or evidence package offline, with "
+        "public keys only."
     )
-    parser.add_argument("bundle", type=Path, help="bundle directory or single JSON file")
+    parser.add_argument(
+        "bundle",
+        type=Path,
+        help="bundle directory or single JSON file, or evidence package (ZIP or unpacked "
+        "directory with manifest.json)",
+    )
     parser.add_argument("--json", action="store_true", help="print the JSON report")
     parser.add_argument("--origin", help="require checkpoints to carry this log origin")
     parser.add_argument(
@@ -1372,18 +2059,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="trust only this verifier key (repeatable); obtain it out of band",
     )
     arguments = parser.parse_args(argv)
+    package = is_package(arguments.bundle)
     try:
-        report = verify_bundle(arguments.bundle, origin=arguments.origin, pinned_keys=arguments.key)
+        check = verify_package if package else verify_bundle
+        report = check(arguments.bundle, origin=arguments.origin, pinned_keys=arguments.key)
     except BundleError as error:
         if arguments.json:
             sys.stdout.write(json.dumps({"valid": None, "unusable": str(error)}) + "\n")
         else:
-            sys.stderr.write(f"unusable bundle: {error}\n")
+            what = "package" if package else "bundle"
+            sys.stderr.write(f"unusable {what}: {error}\n")
         return 2
     if arguments.json:
         sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
     else:
-        sys.stdout.write(_summary(report))
+        sys.stdout.write(_package_summary(report) if package else _summary(report))
     return 0 if report["valid"] else 1
 
 

@@ -37,14 +37,31 @@ class IssuedAgentKey:
 
 @transaction.atomic
 def user_create(
-    *, username: str, password: str, role: str, email: str = "", validate_password: bool = True
+    *,
+    username: str,
+    password: str,
+    role: str,
+    email: str = "",
+    validate_password: bool = True,
+    full_name: str = "",
 ) -> User:
-    """Create a staff user holding exactly one role."""
+    """Create a staff user holding exactly one role (``full_name``: first words as first name,
+    the last word as last name)."""
     if role not in Role.values:
         raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
     if User.objects.filter(username=username).exists():
         raise InvalidInput(f"User {username!r} already exists.")
-    user = User(username=username, email=email, is_staff=True, is_superuser=False)
+    first, _, last = full_name.strip().rpartition(" ")
+    if not first:  # one word: a first name
+        first, last = last, ""
+    user = User(
+        username=username,
+        email=email,
+        is_staff=True,
+        is_superuser=False,
+        first_name=first[:150],
+        last_name=last[:150],
+    )
     if validate_password:
         check_password(password, user)
     user.set_password(password)

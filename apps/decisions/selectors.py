@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from apps.core.exceptions import NotFound
 from apps.decisions.models import Decision, Outcome, ResponsibilityRecord
@@ -30,6 +30,19 @@ def decision_get(*, principal: Any, decision_id: Any) -> Decision:
     return decision
 
 
+def decision_by_entry_hash(
+    *, principal: Any, entry_hash: str, decision_id: Any = None
+) -> Decision | None:
+    """The visible decision whose ledger entry has ``entry_hash``, or None. With its
+    ``decision_id`` this is a primary-key look-up; with the hash alone it scans the decisions the
+    caller may see (no index on the hash: every index costs the serialised append; the original
+    scanned its whole ledger here)."""
+    decisions = visible_decisions(principal=principal).filter(ledger_entry_hash=entry_hash)
+    if decision_id is not None:
+        decisions = decisions.filter(pk=decision_id)
+    return decisions.first()
+
+
 def decision_list(
     *,
     principal: Any,
@@ -39,8 +52,14 @@ def decision_list(
     since: datetime | None = None,
     until: datetime | None = None,
     response_unconfirmed: bool | None = None,
+    risk_level: str | None = None,
+    search: str | None = None,
 ) -> QuerySet[Decision]:
     queryset = visible_decisions(principal=principal).order_by("-created_at", "-ledger_seq")
+    if risk_level:
+        queryset = queryset.filter(risk_level=risk_level)
+    if search:  # the dashboard's free-text box: actor or action containing it
+        queryset = queryset.filter(Q(actor__icontains=search) | Q(action__icontains=search))
     if outcome:
         queryset = queryset.filter(outcome=outcome)
     if actor:
@@ -274,3 +293,16 @@ def decision_stops(*, decision: Decision) -> QuerySet[AgentStop]:
 
 def decision_overrides(*, decision: Decision) -> QuerySet[Override]:
     return Override.objects.filter(decision=decision).select_related("executed_by")
+
+
+def decision_outcome_counts(*, principal: Any) -> dict[str, int]:
+    """Decisions the caller may see, per (original) outcome, in one query."""
+    rows = (
+        visible_decisions(principal=principal)
+        .order_by()
+        .values_list("outcome")
+        .annotate(n=Count("pk"))
+    )
+    counts = dict.fromkeys(Outcome.values, 0)
+    counts.update(dict(rows))
+    return counts

@@ -101,7 +101,17 @@ class MadeDecision:
 
 def _evaluate(request: DecideRequest) -> tuple[str, list[dict], str, list[str], list[dict]]:
     """Outcome, reasons, policy version, controls and matched term metadata. Never raises."""
-    compiled = policies.active_compiled()
+    return evaluate_with(policies.active_compiled(), request)
+
+
+def evaluate_with(
+    compiled: Any, request: DecideRequest
+) -> tuple[str, list[dict], str, list[str], list[dict]]:
+    """The policy step of ``/decide`` against ``compiled`` (None: no policy is active): outcome,
+    reasons, policy version, controls and matched term metadata. Never raises.
+
+    ``/decide`` calls it with the active version; a policy simulation (``apps.decisions.simulation``)
+    calls it with a draft, so a replay goes through exactly the code that decided."""
     if compiled is None:
         reason = {
             "rule_id": "system:no-active-policy",
@@ -147,6 +157,24 @@ def _evaluate(request: DecideRequest) -> tuple[str, list[dict], str, list[str], 
     return outcome, reasons, result.policy_version, list(result.controls), metadata
 
 
+def risk_escalation(outcome: str, reasons: list[dict], score: float) -> str:
+    """The risk step of ``/decide``: an allowed request at or above the escalation threshold is
+    escalated (its reason put first in ``reasons``). Returns the outcome."""
+    threshold = settings.LEXECON_RISK_ESCALATION_THRESHOLD
+    if outcome == Outcome.ALLOWED and score >= threshold:
+        reasons.insert(
+            0,
+            {
+                "rule_id": "risk:auto-escalation",
+                "effect": "escalate",
+                "message": f"Risk score {score} is at or above the escalation "
+                f"threshold {threshold}: a human must decide.",
+            },
+        )
+        return Outcome.ESCALATED
+    return outcome
+
+
 def decision_make(
     *,
     request: DecideRequest,
@@ -175,18 +203,7 @@ def decision_make(
         context=request.context,
         caller_dimensions=request.risk_dimensions,
     )
-    threshold = settings.LEXECON_RISK_ESCALATION_THRESHOLD
-    if outcome == Outcome.ALLOWED and risk.score >= threshold:
-        outcome = Outcome.ESCALATED
-        reasons.insert(
-            0,
-            {
-                "rule_id": "risk:auto-escalation",
-                "effect": "escalate",
-                "message": f"Risk score {risk.score} is at or above the escalation "
-                f"threshold {threshold}: a human must decide.",
-            },
-        )
+    outcome = risk_escalation(outcome, reasons, risk.score)
 
     decision_id = uuid7()  # time-ordered: inserts stay at the right edge of the primary key
     token = None

@@ -11,7 +11,11 @@ class IncidentsConfig(AppConfig):
     def ready(self) -> None:
         # Register the Celery tasks in every process (the services enqueue the e-mail task by
         # its registered name) and the calendar's system check.
-        from apps.incidents import checks, tasks  # noqa: F401
+        from apps.incidents import checks, selectors, tasks  # noqa: F401
+        from apps.retention.holds import register_hold_source
+
+        # An open incident keeps its decisions and evidence from retention (ADR 0023).
+        register_hold_source("incidents", selectors.open_incident_holds)
 
         # Annex IV item 9 (the incidents part), when the technical documentation app is there
         # (seam 1 of issue 17: apps.techdoc owns the registry of section providers).
@@ -21,7 +25,6 @@ class IncidentsConfig(AppConfig):
 
             register_provider(9, annex_iv.make_provider(SectionPart), key="incidents")
 
-            from apps.incidents import selectors
             from apps.techdoc.sections import register_system_section
 
             register_system_section(

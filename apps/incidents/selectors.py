@@ -38,6 +38,7 @@ from apps.incidents.models import (
     IncidentWarning,
 )
 from apps.ledger import selectors as ledger_selectors
+from apps.retention.holds import DerivedHold
 
 MANAGE = "accounts.manage_policies"
 
@@ -479,3 +480,34 @@ def system_section_context(ai_system: AISystem) -> dict[str, Any]:
         ),
         "incident_suggestions": [suggestions.suggestion_as_dict(s) for s in waiting],
     }
+
+
+# --- Records kept while an incident is open (a hold source of apps.retention) ------------------
+
+
+def open_incident_holds() -> list[DerivedHold]:
+    """The holds open incidents imply: every incident not yet closed keeps the decisions and the
+    evidence linked to it from the retention sweep and the evidence expiry (Art. 73(6): nothing
+    that could matter to the investigation is destroyed before it ends). Registered with
+    ``apps.retention.holds`` by ``IncidentsConfig.ready``; two small queries per call."""
+    open_ids = Incident.objects.exclude(status=Status.CLOSED)
+    decisions: dict[str, list[str]] = {}
+    for incident_id, decision_id in Incident.decisions.through.objects.filter(
+        incident__in=open_ids
+    ).values_list("incident_id", "decision_id"):
+        decisions.setdefault(str(incident_id), []).append(str(decision_id))
+    artifacts: dict[str, list[str]] = {}
+    for incident_id, artifact_id in Incident.evidence.through.objects.filter(
+        incident__in=open_ids
+    ).values_list("incident_id", "evidenceartifact_id"):
+        artifacts.setdefault(str(incident_id), []).append(str(artifact_id))
+    return [
+        DerivedHold(
+            source="incident",
+            source_id=incident_id,
+            reason=f"Serious incident {incident_id} is open: its records are kept until it is closed.",
+            decision_ids=tuple(sorted(decisions.get(incident_id, ()))),
+            artifact_ids=tuple(sorted(artifacts.get(incident_id, ()))),
+        )
+        for incident_id in sorted(decisions.keys() | artifacts.keys())
+    ]

@@ -59,6 +59,7 @@ from apps.incidents.models import (
 from apps.ledger import events
 from apps.ledger import services as ledger
 from apps.ledger.entry_types import EntryType
+from apps.retention import holds as hold_rules
 
 #: Who writes deadline warnings: the periodic clock check.
 CLOCK_ACTOR = system_actor("incident_clocks", "incident clock check")
@@ -221,6 +222,11 @@ def incident_open(
         else None
     )
     with transaction.atomic():
+        if decisions or artifacts:
+            # Linking records starts a hold on them (selectors.open_incident_holds): take the
+            # holds lock first, so that no retention batch running now erases one of them after
+            # this commit, and before the ledger's head lock, in the order every hold takes.
+            hold_rules.lock_holds(exclusive=True)
         entry = ledger.ledger_append(
             entry_type=EntryType.INCIDENT_OPENED,
             payload=_entry(

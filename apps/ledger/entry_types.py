@@ -10,6 +10,10 @@ class EntryType(models.TextChoices):
     GENESIS = "ledger.genesis", "Ledger created"
     POLICY_LOADED = "policy.loaded", "Policy version loaded"
     POLICY_ACTIVATED = "policy.activated", "Policy version activated"
+    POLICY_SIMULATED = (
+        "policy.simulated",
+        "Policy version simulated against recent decisions (nothing else written)",
+    )
     DECISION_MADE = "decision.made", "Decision made"
     DECISION_RESPONSE_UNCONFIRMED = (
         "decision.response_unconfirmed",

@@ -129,6 +129,29 @@ class PolicyActivated(Envelope):
     previous_hash: Hex64 | None
     name: Text
     version: Annotated[str, StringConstraints(max_length=100)]
+    #: The salted commitment to the reason a person typed when activating from the staff page
+    #: (the words stay on the activation row); absent for activations without a reason.
+    reason_commitment: Hex64 | None = None
+
+
+FlipKey = Annotated[
+    str, StringConstraints(pattern=r"^(allowed|denied|escalated)->(allowed|denied|escalated)$")
+]
+
+
+class PolicySimulated(Envelope):
+    """A draft version was replayed against the last ``requested`` decisions (ADR 0030): the
+    summary of what would flip. Nothing else is written by a simulation."""
+
+    SUBJECT = "policy_version"
+    simulation_id: Uuid
+    version_hash: Hex64
+    baseline_hash: Hex64 | None
+    requested: Annotated[int, Field(ge=1)]
+    replayed: Annotated[int, Field(ge=0)]
+    skipped_erased: Annotated[int, Field(ge=0)]
+    flipped: Annotated[int, Field(ge=0)]
+    flips: dict[FlipKey, Annotated[int, Field(ge=1)]]
 
 
 class RequestedAction(_Strict):
@@ -706,6 +729,7 @@ class ComplianceAttested(Envelope):
 REGISTRY: dict[str, type[_Strict]] = {
     EntryType.POLICY_LOADED: PolicyLoaded,
     EntryType.POLICY_ACTIVATED: PolicyActivated,
+    EntryType.POLICY_SIMULATED: PolicySimulated,
     EntryType.DECISION_MADE: DecisionMade,
     EntryType.DECISION_RESPONSE_UNCONFIRMED: DecisionResponseUnconfirmed,
     EntryType.ESCALATION_CREATED: EscalationCreated,

@@ -54,7 +54,7 @@ class LedgerEntryFacet(models.Model):
     A finding aid, not evidence: filled after the fact by ``services.ledger_facets_fill`` (with
     each checkpoint), never by ``ledger_append``, so the serialised append pays for no JSON parse
     and no extra index (ADR 0029). Entries past the last filled ``seq`` are matched by reading
-    their payloads. Append-only on PostgreSQL like the stored Merkle nodes (migration 0019).
+    their payloads. Append-only on PostgreSQL like the stored Merkle nodes (migration 0020).
     """
 
     seq = models.BigIntegerField(primary_key=True)

@@ -7,12 +7,14 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Count, Q
 
 from apps.core.exceptions import InvalidInput, NotFound
 from apps.ledger import merkle, notes, tree
 from apps.ledger.keys import load_public
 from apps.ledger.models import ChainHead, Checkpoint, LedgerEntry, MerkleNode, SigningKey
+from tools import verify_bundle
 from tools.verify_bundle import ChainVerifier, NoteVerifierKey, check_checkpoint, parse_note_key
 
 VERIFY_BATCH = 5000
@@ -52,7 +54,64 @@ def entries_list(
     queryset = LedgerEntry.objects.order_by("seq").defer("leaf_hash")
     if entry_type:
         queryset = queryset.filter(entry_type=entry_type)
-    return list(queryset[offset : offset + limit]), queryset.count()
+        total = queryset.count()  # counted on the (entry_type, seq) index
+    else:
+        total = ledger_size()  # the chain head, not a count of a table that only grows
+    return list(queryset[offset : offset + limit]), total
+
+
+def database_size_bytes() -> int | None:
+    """Size of the whole database on PostgreSQL, of the file on SQLite; None when unknown."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_database_size(current_database())")
+        elif connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+            )
+        else:
+            return None
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def entry_type_counts() -> dict[str, int]:
+    """Entries per type (a scan of the ``(entry_type, seq)`` index; for reports)."""
+    rows = (
+        LedgerEntry.objects.order_by()
+        .values_list("entry_type")
+        .annotate(n=Count("seq"))
+        .order_by("entry_type")
+    )
+    return dict(rows)
+
+
+def entry_timestamp_range() -> tuple[str | None, str | None]:
+    """Timestamps of the first and the last entry (primary-key look-ups)."""
+    ordered = LedgerEntry.objects.order_by("seq").values_list("timestamp", flat=True)
+    return ordered.first(), LedgerEntry.objects.order_by("-seq").values_list(
+        "timestamp", flat=True
+    ).first()
+
+
+def entry_hash_valid(entry: LedgerEntry) -> bool:
+    """Whether the stored ``entry_hash`` is the hash of the entry's own fields (one entry; the
+    chain is ``ledger_verify``'s)."""
+    recomputed = verify_bundle.entry_hash(
+        {
+            "seq": entry.seq,
+            "entry_type": entry.entry_type,
+            "timestamp": entry.timestamp,
+            "payload": json.loads(entry.payload),
+            "prev_hash": entry.prev_hash,
+        }
+    )
+    return recomputed == entry.entry_hash
+
+
+def entries_by_seq(*, seqs: list[int]) -> list[LedgerEntry]:
+    """The entries with these sequence numbers (one query)."""
+    return list(LedgerEntry.objects.filter(seq__in=seqs).defer("leaf_hash"))
 
 
 def entry_get(*, seq: int) -> LedgerEntry:
@@ -270,3 +329,39 @@ def checkpoint_latest() -> Checkpoint | None:
 def checkpoints_list(*, offset: int = 0, limit: int = 100) -> tuple[list[Checkpoint], int]:
     queryset = Checkpoint.objects.order_by("-tree_size")
     return list(queryset[offset : offset + limit]), queryset.count()
+
+
+# --- Evidence packages (apps.audit.package) ------------------------------------------------------------
+
+EntryRow = tuple[int, str, str, str, str, str, bytes]
+
+
+def entry_rows(seqs: list[int]) -> list[EntryRow]:
+    """``(seq, entry_type, timestamp, payload text, prev_hash, entry_hash, leaf_hash)`` of the
+    entries ``seqs``, in ``seq`` order; the caller batches (a few hundred seqs per call)."""
+    rows = (
+        LedgerEntry.objects.filter(seq__in=seqs)
+        .order_by("seq")
+        .values_list(
+            "seq", "entry_type", "timestamp", "payload", "prev_hash", "entry_hash", "leaf_hash"
+        )
+    )
+    return [(*row[:6], bytes(row[6])) for row in rows]
+
+
+def merkle_nodes_within(size: int) -> dict[tuple[int, int], bytes]:
+    """Every stored perfect-subtree hash that lies inside the tree of ``size`` entries.
+
+    About one row per 128 entries, so a package over a million entries holds ~8,000 of them.
+    """
+    nodes: dict[tuple[int, int], bytes] = {}
+    rows = MerkleNode.objects.values_list("level", "index", "hash")
+    for level, index, value in rows.iterator(chunk_size=VERIFY_BATCH):
+        if (index + 1) << level <= size:
+            nodes[(level, index)] = bytes(value)
+    return nodes
+
+
+def checkpoint_covering(*, seq: int) -> Checkpoint | None:
+    """The smallest signed checkpoint whose tree contains entry ``seq``, if any."""
+    return Checkpoint.objects.filter(tree_size__gt=seq).order_by("tree_size").first()

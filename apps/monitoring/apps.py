@@ -14,7 +14,8 @@ class MonitoringConfig(AppConfig):
 
         annex_iv.register()
 
-        from apps.monitoring import selectors
+        from apps.monitoring import selectors, services
+        from apps.retention.services import TextEraser, register_text_eraser
         from apps.techdoc.sections import register_system_section
 
         register_system_section(
@@ -22,4 +23,13 @@ class MonitoringConfig(AppConfig):
             title="Art. 9, 14 and 72: risk, oversight, post-market monitoring",
             template="monitoring/_system_section.html",
             context=selectors.system_section_context,
+        )
+        # The retention sweep erases interventions' reasons with the decision's other texts.
+        register_text_eraser(
+            TextEraser(
+                name="monitoring.interventions",
+                erase=services.intervention_texts_erase,
+                decisions_with_texts=services.intervention_decision_ids,
+                changed_since=services.interventions_since,
+            )
         )

@@ -599,3 +599,31 @@ def drift_alert_mail_send(*, alert_id: Any) -> int:
         sent += send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
     DriftAlert.objects.filter(pk=alert.pk).update(mailed_to=sent)
     return sent
+
+
+# --- Erasure (ADR 0021): registered with the retention sweep by MonitoringConfig.ready -----------
+
+
+def intervention_texts_erase(decision_ids: list[Any]) -> int:
+    """Blank the reasons (and their salts) people gave for interventions on these decisions; the
+    ledger's ``reason_commitment`` can then no longer be opened. The number of rows changed."""
+    return (
+        Intervention.objects.filter(decision_id__in=decision_ids)
+        .exclude(reason="", reason_salt="")
+        .update(reason="", reason_salt="")
+    )
+
+
+def intervention_decision_ids(decision_ids: list[Any]) -> set[Any]:
+    """The decisions among these with an intervention that still has a reason."""
+    rows = Intervention.objects.filter(decision_id__in=decision_ids).exclude(
+        reason="", reason_salt=""
+    )
+    return set(rows.values_list("decision_id", flat=True))
+
+
+def interventions_since(since: datetime) -> set[Any]:
+    """The decisions with an intervention recorded from ``since`` on (interventions are never
+    changed after they are written)."""
+    rows = Intervention.objects.filter(created_at__gte=since)
+    return set(rows.values_list("decision_id", flat=True))

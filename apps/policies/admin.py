@@ -108,4 +108,4 @@ class PolicyVersionAdmin(RolePermissionAdmin):
 @admin.register(PolicyActivation)
 class PolicyActivationAdmin(RolePermissionAdmin):
     view_permissions = POLICY_VIEWERS
-    list_display = ("version", "previous", "activated_by", "activated_at", "ledger_seq")
+    list_display = ("version", "previous", "activated_by", "activated_at", "reason", "ledger_seq")

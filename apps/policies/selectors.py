@@ -15,7 +15,7 @@ from django.conf import settings
 
 from apps.core.exceptions import NotFound, ServiceUnavailable
 from apps.policies import engine
-from apps.policies.models import ActivePolicy, PolicyVersion
+from apps.policies.models import ActivePolicy, PolicyActivation, PolicySimulation, PolicyVersion
 
 _compiled: dict[str, engine.CompiledPolicy] = {}
 _active: dict[str, Any] = {"hash": None, "checked": 0.0}
@@ -79,6 +79,39 @@ def versions_list() -> list[PolicyVersion]:
     return list(PolicyVersion.objects.order_by("-created_at"))
 
 
+def versions_count() -> int:
+    return PolicyVersion.objects.count()
+
+
 def active_version() -> PolicyVersion | None:
     row = ActivePolicy.objects.select_related("version").filter(pk=1).first()
     return row.version if row else None
+
+
+def activations_list() -> list[PolicyActivation]:
+    """Every activation, newest first, with both versions (the staff page's history)."""
+    return list(PolicyActivation.objects.select_related("version", "previous"))
+
+
+def simulation_get(*, identifier: str) -> PolicySimulation:
+    """A simulation run by its UUID (404 otherwise)."""
+    try:
+        key = uuid.UUID(identifier)
+    except ValueError:
+        key = None
+    simulation = (
+        PolicySimulation.objects.select_related("version", "baseline").filter(pk=key).first()
+        if key
+        else None
+    )
+    if simulation is None:
+        raise NotFound(f"No policy simulation {identifier!r}.")
+    return simulation
+
+
+def simulations_list(*, version: PolicyVersion | None = None, limit: int = 20) -> list:
+    """The latest simulation runs (of one version, or of any)."""
+    queryset = PolicySimulation.objects.select_related("version", "baseline")
+    if version is not None:
+        queryset = queryset.filter(version=version)
+    return list(queryset[:limit])

@@ -11,11 +11,21 @@ and, for ``ai_system`` and ``actor`` holds with a period, it was made in that pe
 included). A hold on a decision also holds its oversight texts and the evidence linked to it; an
 artifact is held too when a ``time_range`` hold's period contains its registration, or an
 ``ai_system`` hold names the system of its ``metadata.ai_system`` (within the period, if any).
+
+Besides the holds people place (``LegalHold`` rows), apps above retention may keep records by a
+rule of their own: an open serious incident keeps its decisions and evidence (apps.incidents).
+Such an app registers a *hold source* (``register_hold_source``) that answers the holds it
+implies right now as ``DerivedHold`` values of scope ``decision_ids`` (plus, optionally, artifact
+ids); ``holds_in_force`` is every placed hold and every derived one, and every predicate here
+treats both alike. A derived hold has no row and no ledger entry of its own: the record that
+implies it (the incident and its ``incident.opened`` entry) is the reason, and it ends by itself
+when that record's state changes (the incident is closed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +54,42 @@ def active_holds() -> list[LegalHold]:
     return list(LegalHold.objects.filter(released_at__isnull=True).order_by("placed_at", "id"))
 
 
-def _in_period(hold: LegalHold, field: str) -> Q:
+@dataclass(frozen=True)
+class DerivedHold:
+    """A hold implied by another app's record (see the module docstring): the fields the
+    predicates read, with the scope always ``decision_ids``."""
+
+    source: str
+    source_id: str
+    reason: str
+    decision_ids: tuple[str, ...] = ()
+    artifact_ids: tuple[str, ...] = ()
+    scope: str = Scope.DECISION_IDS
+    ai_system: str = ""
+    actor: str = ""
+    period_from: datetime | None = None
+    period_to: datetime | None = None
+
+
+#: Hold sources by name: each answers the holds its records imply now.
+hold_sources: dict[str, Callable[[], Sequence[DerivedHold]]] = {}
+
+
+def register_hold_source(name: str, source: Callable[[], Sequence[DerivedHold]]) -> None:
+    """Register (or replace) a hold source; call it from the owning app's ``AppConfig.ready``."""
+    hold_sources[name] = source
+
+
+def derived_holds() -> list[DerivedHold]:
+    return [hold for source in hold_sources.values() for hold in source()]
+
+
+def holds_in_force() -> list[LegalHold | DerivedHold]:
+    """Every hold that keeps records now: the placed ones in force, then the derived ones."""
+    return [*active_holds(), *derived_holds()]
+
+
+def _in_period(hold: Any, field: str) -> Q:
     bounds = Q()
     if hold.period_from is not None:
         bounds &= Q(**{f"{field}__gte": hold.period_from})
@@ -53,7 +98,7 @@ def _in_period(hold: LegalHold, field: str) -> Q:
     return bounds
 
 
-def decisions_q(holds: Iterable[LegalHold], prefix: str = "") -> Q | None:
+def decisions_q(holds: Iterable[Any], prefix: str = "") -> Q | None:
     """A ``Q`` over decisions (fields under ``prefix``, e.g. ``"decision__"``) matching every
     decision one of ``holds`` covers; None when there are no holds."""
     parts: list[Q] = []
@@ -82,13 +127,13 @@ def decisions_q(holds: Iterable[LegalHold], prefix: str = "") -> Q | None:
     return combined
 
 
-def _within(hold: LegalHold, moment: datetime) -> bool:
+def _within(hold: Any, moment: datetime) -> bool:
     if hold.period_from is not None and moment < hold.period_from:
         return False
     return not (hold.period_to is not None and moment > hold.period_to)
 
 
-def covers_decision(hold: LegalHold, decision: Any) -> bool:
+def covers_decision(hold: Any, decision: Any) -> bool:
     """The Python twin of :func:`decisions_q` for one hold and one decision."""
     if hold.scope == Scope.DECISION_IDS:
         return str(decision.pk) in hold.decision_ids
@@ -99,8 +144,10 @@ def covers_decision(hold: LegalHold, decision: Any) -> bool:
     return _within(hold, decision.created_at)
 
 
-def covers_artifact(hold: LegalHold, artifact: Any, linked: Iterable[Any]) -> bool:
+def covers_artifact(hold: Any, artifact: Any, linked: Iterable[Any]) -> bool:
     """Whether ``hold`` covers an artifact whose linked decisions are ``linked``."""
+    if str(artifact.pk) in getattr(hold, "artifact_ids", ()):
+        return True
     if any(covers_decision(hold, decision) for decision in linked):
         return True
     if hold.scope == Scope.TIME_RANGE:
@@ -111,14 +158,21 @@ def covers_artifact(hold: LegalHold, artifact: Any, linked: Iterable[Any]) -> bo
     return False
 
 
-def artifacts_q(holds: Iterable[LegalHold]) -> Q | None:
+def artifacts_q(holds: Iterable[Any]) -> Q | None:
     """A ``Q`` over evidence artifacts matching every artifact one of ``holds`` covers (the SQL
     twin of :func:`covers_artifact`); None when there are no holds."""
     holds = list(holds)
     by_decision = decisions_q(holds, "decision__")
-    if by_decision is None:
+    named = sorted({pk for hold in holds for pk in getattr(hold, "artifact_ids", ())})
+    if by_decision is None and not named:
         return None
-    parts = [Q(pk__in=EvidenceDecisionLink.objects.filter(by_decision).values("artifact_id"))]
+    parts = []
+    if by_decision is not None:
+        parts.append(
+            Q(pk__in=EvidenceDecisionLink.objects.filter(by_decision).values("artifact_id"))
+        )
+    if named:
+        parts.append(Q(pk__in=named))
     for hold in holds:
         if hold.scope == Scope.TIME_RANGE:
             parts.append(_in_period(hold, "created_at"))

@@ -73,7 +73,7 @@ def regulatory_package(*, period_from: datetime, period_to: datetime) -> dict[st
         )
     now = timezone.now()
     in_period = Q(created_at__gte=period_from, created_at__lte=period_to)
-    holds_now = hold_rules.active_holds()
+    holds_now = hold_rules.holds_in_force()
     held_q = hold_rules.decisions_q(holds_now)
 
     made = Decision.objects.filter(in_period).order_by()

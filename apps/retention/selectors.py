@@ -41,7 +41,7 @@ def iso(value: datetime | None) -> str | None:
 
 def held(*, decision: Any = None, artifact: Any = None) -> bool:
     """Whether a legal hold in force covers ``decision`` or ``artifact`` (apps.retention.holds)."""
-    holds = hold_rules.active_holds()
+    holds = hold_rules.holds_in_force()
     if not holds:
         return False
     if decision is not None and any(hold_rules.covers_decision(h, decision) for h in holds):
@@ -56,7 +56,22 @@ def held(*, decision: Any = None, artifact: Any = None) -> bool:
     return False
 
 
-def hold_as_dict(hold: LegalHold) -> dict[str, Any]:
+def hold_as_dict(hold: LegalHold | hold_rules.DerivedHold) -> dict[str, Any]:
+    if isinstance(hold, hold_rules.DerivedHold):
+        # Implied by another record (an open incident): no row, no placing entry of its own.
+        return {
+            "id": f"{hold.source}:{hold.source_id}",
+            "scope": hold.scope,
+            "ai_system": None,
+            "actor": None,
+            "decision_ids": list(hold.decision_ids),
+            "artifact_ids": list(hold.artifact_ids),
+            "from": None,
+            "to": None,
+            "reason": hold.reason,
+            "status": "active",
+            "derived_from": {"type": hold.source, "id": hold.source_id},
+        }
     return {
         "id": str(hold.pk),
         "scope": hold.scope,
@@ -319,7 +334,7 @@ def _next_expiry(states: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
 def article_12_status(*, now: datetime | None = None) -> dict[str, Any]:
     """``GET /compliance/eu-ai-act/article-12/status`` (docs/api.md)."""
     now = now or timezone.now()
-    holds = hold_rules.active_holds()
+    holds = hold_rules.holds_in_force()
     decisions = decision_states(now=now, holds=holds)
     artifacts = artifact_states(now=now, holds=holds)
     runs = RetentionRun.objects.order_by("-started_at", "-id")
@@ -350,7 +365,7 @@ def system_section_context(ai_system: Any) -> dict[str, Any]:
     its decisions by class and state, the holds that reach it, the last sweep, the ledger."""
     now = timezone.now()
     system_id = str(getattr(ai_system, "pk", ai_system))
-    holds = hold_rules.active_holds()
+    holds = hold_rules.holds_in_force()
     decisions = decision_states(
         now=now, holds=holds, base=Decision.objects.filter(ai_system=system_id)
     )

@@ -336,12 +336,49 @@ def _held_only(queryset: QuerySet[Any], holds: list[LegalHold]) -> QuerySet[Any]
     return queryset.none() if held is None else queryset.filter(held)
 
 
+@dataclass(frozen=True)
+class TextEraser:
+    """Where an app above retention keeps words people wrote about decisions (ADR 0021).
+
+    Retention cannot import those apps (docs/architecture.md), so each registers one of these from
+    its ``AppConfig.ready``; the sweep calls them inside its batch transactions, exactly like the
+    oversight tables of ``apps.escalations``. ``erase`` blanks the texts (and their salts) of these
+    decisions and answers the number of rows changed; ``decisions_with_texts`` picks, among a batch,
+    the decisions that have rows at all; ``changed_since`` names the decisions whose rows were
+    written from that time on (words written after a decision was anonymised)."""
+
+    name: str
+    erase: Callable[[list[Any]], int]
+    decisions_with_texts: Callable[[list[Any]], set[Any]]
+    changed_since: Callable[[datetime], set[Any]]
+
+
+#: Registered erasers, by name (registering a name again replaces it).
+text_erasers: dict[str, TextEraser] = {}
+
+
+def register_text_eraser(eraser: TextEraser) -> None:
+    text_erasers[eraser.name] = eraser
+
+
+def _with_texts(decision_ids: list[Any]) -> set[Any]:
+    """The decisions of a batch that have any text to erase (most have none)."""
+    found = set(escalations.oversight_decision_ids(decision_ids=decision_ids))
+    for eraser in text_erasers.values():
+        found |= eraser.decisions_with_texts(decision_ids)
+    return found
+
+
 def _erase_texts(decision_ids: list[Any]) -> int:
-    """Erase what people wrote about these decisions (their oversight rows and responsibility
-    records, through the owning apps); the number of rows changed."""
-    return escalations.oversight_texts_erase(
+    """Erase what people wrote about these decisions (their oversight rows, responsibility
+    records and every registered app's rows, through the owning apps); the number of rows
+    changed."""
+    erased = escalations.oversight_texts_erase(
         decision_ids=decision_ids
     ) + decision_erasure.responsibility_reasons_erase(decision_ids=decision_ids)
+    for eraser in text_erasers.values():
+        erased += eraser.erase(decision_ids)
+    return erased
 
 
 def _try_sweep_lock() -> bool:
@@ -366,7 +403,7 @@ def retention_plan(*, as_of: datetime | None = None) -> SweepResult:
     would anonymise and those a hold keeps, per class; artifacts it would expire and those held."""
     as_of = as_of or timezone.now()
     plan = SweepResult(as_of=as_of, dry_run=True)
-    holds = hold_rules.active_holds()
+    holds = hold_rules.holds_in_force()
     for retention_class in CLASSES:
         due = _due(retention_class, as_of)
         plan.anonymised[retention_class] = _not_held(due, holds).count()
@@ -493,7 +530,7 @@ def _sweep_class(
             break
         with transaction.atomic():
             hold_rules.lock_holds(exclusive=False)
-            page = _not_held(_due(retention_class, result.as_of), hold_rules.active_holds())
+            page = _not_held(_due(retention_class, result.as_of), hold_rules.holds_in_force())
             if after is not None:
                 page = page.filter(_after(after))
             batch = list(
@@ -507,9 +544,7 @@ def _sweep_class(
             )
             daycounts.add_anonymised(retention_class, [created for created, _ in batch])
             # A person's words come with an oversight row: most decisions have none.
-            with_texts = list(
-                escalations.oversight_decision_ids(decision_ids=[pk for _, pk in batch])
-            )
+            with_texts = list(_with_texts([pk for _, pk in batch]))
             texts = _erase_texts(with_texts) if with_texts else 0
             counts = {
                 **result.anonymised,
@@ -526,7 +561,7 @@ def _sweep_class(
             progress(result)
     with transaction.atomic():
         hold_rules.lock_holds(exclusive=False)
-        held = _held_only(_due(retention_class, result.as_of), hold_rules.active_holds()).count()
+        held = _held_only(_due(retention_class, result.as_of), hold_rules.holds_in_force()).count()
         RetentionRun.objects.filter(pk=run.pk).update(decisions_held=result.decisions_held + held)
     result.decisions_held += held
 
@@ -542,7 +577,9 @@ def _erase_late_texts(run: RetentionRun, result: SweepResult, since: datetime | 
     with transaction.atomic():
         hold_rules.lock_holds(exclusive=False)
         recent = escalations.oversight_changed_since(since=since)
-        holds = hold_rules.active_holds()
+        for eraser in text_erasers.values():
+            recent |= eraser.changed_since(since)
+        holds = hold_rules.holds_in_force()
         ordered, texts = sorted(recent), 0
         for start in range(0, len(ordered), 1000):  # by the primary key, 1,000 at a time
             chunk = ordered[start : start + 1000]

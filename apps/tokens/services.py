@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
 from django.db import transaction
@@ -90,6 +92,45 @@ def token_issue(
         "action_hash": token_format.action_hash(actor=actor, action=action, resource=resource),
     }
     return IssuedToken(token_format.encode(claims, private), claims)
+
+
+# What a decision's ``signature`` signs (docs/compat.md): this prefix, then the decision's ledger
+# entry hash as 64 lower-case hex digits, ASCII. The prefix keeps it apart from token payloads,
+# which the same key signs and which are JSON objects.
+DECISION_SIGNATURE_PREFIX = b"lexecon-decision-signature:v1:"
+
+
+@dataclass(frozen=True)
+class DecisionSignature:
+    kid: str
+    signature: str  # standard base64 of the 64-byte Ed25519 signature
+
+
+def decision_signature(*, ledger_entry_hash: str) -> DecisionSignature:
+    """Sign a decision's ledger entry hash with the active token key (published at
+    ``/tokens/keys``). Ed25519 is deterministic: the same hash and key give the same signature, so
+    a replayed answer carries the same one until the key is rotated."""
+    kid, private = _signing_key()
+    signature = private.sign(DECISION_SIGNATURE_PREFIX + ledger_entry_hash.encode("ascii"))
+    return DecisionSignature(kid, base64.b64encode(signature).decode("ascii"))
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a token we issued (parsed, not verified: for display only)."""
+    return token_format.parse(token).claims
+
+
+def decision_signature_valid(*, ledger_entry_hash: str, kid: str, signature: str) -> bool:
+    """Whether ``signature`` is ours over ``ledger_entry_hash`` by the token key ``kid``."""
+    try:
+        public = _public_key(kid)
+        public.verify(
+            base64.b64decode(signature, validate=True),
+            DECISION_SIGNATURE_PREFIX + ledger_entry_hash.encode("ascii"),
+        )
+    except (TokenError, InvalidSignature, ValueError, UnicodeEncodeError):
+        return False
+    return True
 
 
 def _public_key(kid: str) -> ed25519.Ed25519PublicKey:

@@ -383,6 +383,7 @@ LEXECON_RETENTION_EXPIRING_DAYS = integer("LEXECON_RETENTION_EXPIRING_DAYS", 30)
 LEXECON_RETENTION_AS_OF_WRITES = True
 
 # --- API -----------------------------------------------------------------------------------------------
+LEXECON_VERSION = "0.1.0"  # /health, /status, GET / and the OpenAPI document
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.AgentKeyAuthentication",
@@ -403,7 +404,7 @@ SPECTACULAR_SETTINGS = {
         "Governance decisions for AI agents, a verifiable ledger, and human oversight. "
         'Errors always have the shape {"error": {"code", "message", "details"}}.'
     ),
-    "VERSION": "0.1.0",
+    "VERSION": LEXECON_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -4,9 +4,9 @@ leaf hash, RFC 9162 proof fold, checkpoint root, Ed25519 and RSA-PSS signatures 
 /ledger/keys); a tampered canonical JSON and a tampered signature both fail. Accessibility: axe-core
 (no serious or critical violation) and keyboard-only reach of every control on each page.
 
-axe-core comes from the npm package: ``LEXECON_AXE_JS`` (a path to ``axe.min.js``) or
-``node_modules/axe-core/axe.min.js`` at the repository root; without it the accessibility test
-skips and says so. ``axe_violations`` is the one place to switch to a shared helper.
+axe-core: the shared helper ``tests/browser/axe.py`` when it exists; otherwise the npm package's
+``axe.min.js`` from ``LEXECON_AXE_JS``, ``tests/browser/js/node_modules`` or ``node_modules`` at
+the repository root; without any, the accessibility test skips and says so.
 """
 
 from __future__ import annotations
@@ -31,16 +31,30 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTRIES = "/ledger/browse/"
 
 
+try:  # the shared helper, once it is merged (issue 19's dashboard branch)
+    from tests.browser import axe as shared_axe
+except ImportError:
+    shared_axe = None
+
+
 def _axe_source() -> str | None:
-    candidates = [os.environ.get("LEXECON_AXE_JS"), ROOT / "node_modules/axe-core/axe.min.js"]
+    candidates = [
+        os.environ.get("LEXECON_AXE_JS"),
+        ROOT / "tests/browser/js/node_modules/axe-core/axe.min.js",
+        ROOT / "node_modules/axe-core/axe.min.js",
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate).read_text()
     return None
 
 
-def axe_violations(page, source: str) -> list[dict]:
-    """Serious and critical axe-core violations of the page as it is now."""
+def axe_violations(page, source: str | None) -> list[dict]:
+    """Serious and critical axe-core violations of the page as it is now (the shared helper
+    asserts there are none itself)."""
+    if shared_axe is not None:
+        shared_axe.assert_no_serious_violations(page)
+        return []
     page.evaluate(source)
     result = page.evaluate("async () => await axe.run(document)")
     return [
@@ -215,7 +229,7 @@ def test_checkpoints_page_shows_both_signatures(live_server, world, new_page, sc
 
 def test_pages_are_accessible_and_keyboard_reachable(live_server, world, csp_free_page):
     source = _axe_source()
-    if source is None:
+    if source is None and shared_axe is None:
         pytest.skip("axe-core not installed (npm axe-core; or set LEXECON_AXE_JS)")
     page = csp_free_page()
     sign_in(page, live_server.url, world["officer"], ENTRIES)

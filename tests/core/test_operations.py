@@ -16,7 +16,10 @@ def test_health_needs_no_auth_and_no_database(client):
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    body = response.json()
+    # "ok" stays; the original Lexecon's fields are added beside it (ADR 0031, tests/compat).
+    assert body["status"] == "ok"
+    assert set(body) == {"status", "version", "node_id", "timestamp"}
     assert len(queries) == 0
 
 

@@ -54,7 +54,9 @@ def test_entries_shape_order_and_filters(reader, ledger):
     assert body["chain_valid"] is None
     assert [e["seq"] for e in body["entries"]] == [2, 3, 4, 5, 6]
     entry = body["entries"][0]
-    assert set(entry) == {"seq", "entry_type", "timestamp", "payload", "prev_hash", "entry_hash"}
+    # Our fields, and the original Lexecon's names beside them (ADR 0031, tests/compat).
+    ours = {"seq", "entry_type", "timestamp", "payload", "prev_hash", "entry_hash"}
+    assert set(entry) == ours | {"entry_id", "event_type", "data", "previous_hash"}
     assert entry["payload"] == {"n": 1, "label": "e1"}
     genesis = reader.get("/ledger/entries?entry_type=ledger.genesis").json()
     assert genesis["total"] == 1

@@ -288,6 +288,20 @@ def test_every_append_site_writes_its_declared_shape(traced_sites, agent, staff)
     assert sweep.decisions_held == 1
     retention.legal_hold_release(user=officer, hold_id=hold.pk, reason="The case was settled.")
 
+    # A policy simulation (ADR 0030): its one summary entry, by the officer who asked for it.
+    from apps.accounts.principals import actor_of
+    from apps.decisions import simulation as policy_simulation
+    from apps.policies import services as policy_services
+    from apps.policies.models import PolicyVersion
+
+    draft = PolicyVersion.objects.get()
+    simulated = policy_simulation.simulation_run(
+        simulation_id=policy_services.simulation_request(
+            version=draft, requested=1000, actor=actor_of(officer)
+        ).pk
+    )
+    assert simulated.status == "done"
+
     # Every append site in apps/ ran (the ones a test fixture reaches count too).
     exercised = {(path, _call_line(path, line)) for path, line in traced_sites}
     assert _append_sites() - exercised == set()

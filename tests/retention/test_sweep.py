@@ -523,3 +523,58 @@ def test_an_escalated_critical_decision_is_handled_like_any_other(agent, people)
     assert EscalationApproval.objects.filter(escalation=escalation).exclude(note="").exists()
     sweep(FAR_FUTURE.days)
     assert texts_of(escalation.decision) == []
+
+
+# --- Words kept by apps above retention (registered erasers) -----------------------------------
+
+INTERVENTION_REASON = "The nurse set the suggestion aside after calling the patient back."
+
+
+def intervene(officer, decision_id) -> None:
+    from apps.monitoring import services as monitoring
+
+    monitoring.intervention_record(
+        user=officer,
+        decision_id=decision_id,
+        intervention_type="manual_review",
+        human_decision="denied",
+        reason=INTERVENTION_REASON,
+    )
+
+
+def intervention_reasons(decision_id) -> list[tuple[str, str]]:
+    from apps.monitoring.models import Intervention
+
+    return list(
+        Intervention.objects.filter(decision_id=decision_id).values_list("reason", "reason_salt")
+    )
+
+
+def test_an_intervention_reason_is_erased_with_the_context_unless_held(agent, people):
+    officer = people["officer"]
+    erased, held = decide(agent), decide(agent)
+    intervene(officer, erased["decision_id"])
+    intervene(officer, held["decision_id"])
+    hold(officer, scope="decision_ids", decision_ids=(held["decision_id"],))
+
+    result = sweep(FAR_FUTURE.days)
+    assert result.decisions_anonymised == 1
+    assert intervention_reasons(erased["decision_id"]) == [("", "")]
+    # The intervention's responsibility record is blanked too; the held one keeps both.
+    assert INTERVENTION_REASON not in texts_of(Decision.objects.get(pk=erased["decision_id"]))
+    [(reason, salt)] = intervention_reasons(held["decision_id"])
+    assert reason == INTERVENTION_REASON
+    assert len(salt) == 32
+    assert ledger_verify()["valid"] is True
+
+
+def test_an_intervention_recorded_after_anonymisation_is_erased_by_the_next_run(agent, people):
+    answer = decide(agent)
+    assert sweep(FAR_FUTURE.days).decisions_anonymised == 1
+    intervene(people["officer"], answer["decision_id"])
+    assert intervention_reasons(answer["decision_id"])[0][0] == INTERVENTION_REASON
+
+    result = sweep(FAR_FUTURE.days)
+    assert result.decisions_anonymised == 0
+    assert result.texts_erased == 2  # the intervention and its responsibility record
+    assert intervention_reasons(answer["decision_id"]) == [("", "")]

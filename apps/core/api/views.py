@@ -25,11 +25,24 @@ class HealthApi(APIView):
 
     @extend_schema(
         operation_id="health",
-        responses={200: inline_serializer("Health", {"status": serializers.CharField()})},
+        responses={
+            200: inline_serializer(
+                "Health",
+                {
+                    "status": serializers.CharField(),
+                    "version": serializers.CharField(),
+                    "node_id": serializers.CharField(),
+                    "timestamp": serializers.CharField(),
+                },
+            )
+        },
         auth=[],
     )
     def get(self, request):
-        return Response({"status": "ok"})
+        # status stays "ok" (ADR 0031); the rest are the original Lexecon's fields.
+        fields = status_probes.process_fields()
+        fields.pop("uptime_seconds")
+        return Response({"status": "ok", **fields})
 
 
 class StatusApi(APIView):
@@ -61,16 +74,17 @@ class StatusApi(APIView):
         }
         ledger = status_probes.ledger_head() if database["ok"] else None
         healthy = database["ok"] and cache_state["ok"]
-        return Response(
-            {
-                "status": "ok" if healthy else "degraded",
-                "database": database,
-                "cache": cache_state,
-                "celery": celery,
-                "ledger": ledger,
-            },
-            status=200 if healthy else 503,
-        )
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "cache": cache_state,
+            "celery": celery,
+            "ledger": ledger,
+            **status_probes.process_fields(),
+        }
+        if database["ok"]:
+            body.update(status_probes.extra_fields())  # e.g. the original Lexecon's (ADR 0031)
+        return Response(body, status=200 if healthy else 503)
 
 
 def _probe(check) -> dict:

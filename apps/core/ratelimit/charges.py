@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
+
+from django.core.exceptions import RequestDataTooBig
 
 from apps.core.exceptions import RateLimited, RateLimitUnavailable
 from apps.core.principals import AgentIdentity
@@ -48,11 +51,24 @@ def caller_charges(request, view) -> list[Charge]:
         rate = budget_rate(LOGIN)
         if rate is not None:
             bucket = bucket or _bucket(request)
-            username = str(request.POST.get("username", "")).strip().casefold()
+            username = _login_username(request).strip().casefold()
             # The counter's name commits to the pair without writing the user name into Redis.
             pair = hashlib.sha256(f"{bucket}\n{username}".encode()).hexdigest()[:32]
             charges.append(Charge(LOGIN, pair, rate, f"sign-in from {bucket}"))
     return charges
+
+
+def _login_username(request) -> str:
+    """The user name of a sign-in: a form field, or a JSON body's ``username`` (the original
+    Lexecon's ``POST /auth/login``). Unreadable bodies count under the empty name."""
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, RequestDataTooBig):
+            return ""
+        value = data.get("username", "") if isinstance(data, dict) else ""
+        return value if isinstance(value, str) else ""
+    return str(request.POST.get("username", ""))
 
 
 def _bucket(request) -> str:

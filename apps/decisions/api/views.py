@@ -14,6 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.principals import actor_of
+from apps.compat import base as compat_base
+from apps.compat import decisions as compat_decisions
+from apps.compat.errors import CompatError
 from apps.core.api.negotiation import JsonOnlyNegotiation
 from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import InvalidInput, LedgerUnavailable, NotFound, PermissionDeniedError
@@ -66,7 +69,13 @@ class DecideApi(APIView):
     )
     def post(self, request):
         idempotency_key = _idempotency_key(request)  # before the body is read
-        body = decide_input(request.data)
+        data = request.data
+        # The original Lexecon's request shape: validated and translated by apps.compat (422).
+        original = compat_decisions.is_original_request(data)
+        if original:
+            body = compat_decisions.original_request(data, native_model=DecideInput)
+        else:
+            body = decide_input(data)
         made = decision_make(
             request=DecideRequest(
                 actor=body.actor,
@@ -87,9 +96,14 @@ class DecideApi(APIView):
             principal=request.user,
         )
         headers = {"Idempotent-Replayed": "true"} if made.replayed else {}
-        return Response(selectors.decision_response(made.decision), headers=headers)
+        answer = selectors.decision_response(made.decision)
+        if original:
+            answer = compat_decisions.decide_response(answer, made.decision, tool=body.tool)
+        return Response(answer, headers=headers)
 
     def handle_exception(self, exc):
+        if isinstance(exc, CompatError):
+            return compat_base.detail_response(exc)
         return super().handle_exception(_decide_error(exc))
 
 
@@ -112,6 +126,11 @@ def _idempotency_key(request) -> str | None:
 class DecideVerifyApi(APIView):
     permission_classes = [ScopeOrPermission.of("decide", "accounts.view_audit_logs")]
 
+    def handle_exception(self, exc):
+        if isinstance(exc, CompatError):
+            return compat_base.detail_response(exc)
+        return super().handle_exception(exc)
+
     @extend_schema(
         operation_id="decide_verify",
         request=VerifyInput,
@@ -121,6 +140,9 @@ class DecideVerifyApi(APIView):
         },
     )
     def post(self, request):
+        if compat_decisions.is_original_verify(request.data):
+            # The original's input: a decision answer or its ledger entry hash (apps.compat).
+            return Response(compat_decisions.verify_original(request.data, principal=request.user))
         data = VerifyInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.compat import ledger as compat_ledger
 from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import NotFound
 from apps.ledger import selectors
@@ -40,6 +41,11 @@ class EntryOut(serializers.Serializer):
     payload = serializers.DictField()
     prev_hash = serializers.CharField()
     entry_hash = serializers.CharField()
+    # The original Lexecon's names of the same values (ADR 0031).
+    entry_id = serializers.CharField()
+    event_type = serializers.CharField()
+    data = serializers.DictField()  # type: ignore[assignment]  # a field here, as root above
+    previous_hash = serializers.CharField()
 
 
 class VerifyOut(serializers.Serializer):
@@ -62,6 +68,8 @@ class LedgerEntriesApi(APIView):
         limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
         entry_type = serializers.ChoiceField(choices=EntryType.values, required=False)
         verify = serializers.BooleanField(default=False)
+        # The original Lexecon's name of the filter: its names ("decision") or ours.
+        event_type = serializers.CharField(max_length=64, required=False)
 
     @extend_schema(
         operation_id="ledger_entries",
@@ -82,16 +90,16 @@ class LedgerEntriesApi(APIView):
         query = self.Query(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        entries, total = selectors.entries_list(
-            offset=params["offset"], limit=params["limit"], entry_type=params.get("entry_type")
-        )
-        chain_valid = selectors.ledger_verify()["valid"] if params["verify"] else None
+        # Our body plus the original Lexecon's names (apps.compat.ledger, ADR 0031).
         return Response(
-            {
-                "entries": [selectors.entry_as_dict(entry) for entry in entries],
-                "total": total,
-                "chain_valid": chain_valid,
-            }
+            compat_ledger.entries_answer(
+                offset=params["offset"],
+                limit=params["limit"],
+                entry_type=compat_ledger.entry_type_filter(
+                    entry_type=params.get("entry_type"), event_type=params.get("event_type")
+                ),
+                verify=params["verify"],
+            )
         )
 
 
@@ -113,7 +121,9 @@ class LedgerVerifyApi(APIView):
             "message",
             "errors",
         )
-        return Response({name: report[name] for name in keep})
+        body = {name: report[name] for name in keep}
+        body.update(compat_ledger.verify_answer(report))  # the original Lexecon's fields
+        return Response(body)
 
 
 class LedgerCheckpointApi(APIView):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from django.db import transaction
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.principals import actor_of
+from apps.compat import base as compat_base
+from apps.compat import policies as compat_policies
+from apps.compat.errors import CompatError
 from apps.core.api.permissions import ScopeOrPermission
 from apps.core.exceptions import InvalidInput
-from apps.policies import selectors, services
+from apps.decisions import simulation as replay
+from apps.policies import selectors, services, tasks
 
 CanRead = ScopeOrPermission.of("policies:read", "accounts.view_dashboard")
 CanWrite = ScopeOrPermission.of("policies:write", "accounts.manage_policies")
@@ -75,12 +81,11 @@ class PolicyListApi(APIView):
     def get(self, request):
         active = selectors.active_version()
         active_hash = active.version_hash if active else None
-        return Response(
-            {
-                "versions": [version_summary(v, active_hash) for v in selectors.versions_list()],
-                "active": active_hash,
-            }
-        )
+        body = {
+            "versions": [version_summary(v, active_hash) for v in selectors.versions_list()],
+            "active": active_hash,
+        }
+        return Response(compat_policies.list_answer(body))  # + the original Lexecon's fields
 
 
 class PolicyDetailApi(APIView):
@@ -102,6 +107,11 @@ class PolicyLoadApi(APIView):
         policy = serializers.JSONField()
         activate = serializers.BooleanField(default=False)
 
+    def handle_exception(self, exc):
+        if isinstance(exc, CompatError):
+            return compat_base.detail_response(exc)
+        return super().handle_exception(exc)
+
     @extend_schema(
         operation_id="policies_load",
         request=PolicyLoadInput,
@@ -120,6 +130,13 @@ class PolicyLoadApi(APIView):
         },
     )
     def post(self, request):
+        if compat_policies.is_original_load(request.data):
+            # The original Lexecon's bare document: loaded and activated (apps.compat.policies).
+            return Response(
+                compat_policies.load_original(
+                    request.data, actor=actor_of(request.user), request_id=request.request_id
+                )
+            )
         data = self.PolicyLoadInput(data=request.data)
         data.is_valid(raise_exception=True)
         loaded = services.policy_load(
@@ -127,13 +144,14 @@ class PolicyLoadApi(APIView):
             actor=actor_of(request.user),
             activate=data.validated_data["activate"],
         )
+        body = {
+            "policy_id": str(loaded.version.pk),
+            "version_hash": loaded.version.version_hash,
+            "active": loaded.active,
+            "created": loaded.created,
+        }
         return Response(
-            {
-                "policy_id": str(loaded.version.pk),
-                "version_hash": loaded.version.version_hash,
-                "active": loaded.active,
-                "created": loaded.created,
-            },
+            compat_policies.load_answer(body, loaded.version),
             status=201 if loaded.created else 200,
         )
 
@@ -141,15 +159,138 @@ class PolicyLoadApi(APIView):
 class PolicyActivateApi(APIView):
     permission_classes = [CanWrite]
 
+    class PolicyActivateInput(serializers.Serializer):
+        reason = serializers.CharField(
+            max_length=services.MAX_REASON_LENGTH,
+            required=False,
+            help_text="Why (kept on the activation; the ledger entry holds its commitment).",
+        )
+
     @extend_schema(
         operation_id="policies_activate",
-        request=None,
+        request=PolicyActivateInput,
         responses={200: Summary, **ERRORS},
     )
     def post(self, request, identifier: str):
+        data = self.PolicyActivateInput(data=request.data)
+        data.is_valid(raise_exception=True)
         version = selectors.version_get(identifier=identifier)
-        services.policy_activate(version=version, actor=actor_of(request.user))
+        services.policy_activate(
+            version=version,
+            actor=actor_of(request.user),
+            reason=data.validated_data.get("reason"),
+        )
         return Response(version_summary(version, version.version_hash))
+
+
+def simulation_body(simulation, principal) -> dict:
+    """A simulation run as the API shows it (examples limited to decisions the caller sees)."""
+
+    def when(value):
+        return value.isoformat().replace("+00:00", "Z") if value else None
+
+    return {
+        "simulation_id": str(simulation.pk),
+        "policy_id": str(simulation.version_id),
+        "version_hash": simulation.version.version_hash,
+        "baseline_hash": simulation.baseline.version_hash if simulation.baseline else None,
+        "status": simulation.status,
+        "requested": simulation.requested,
+        "total": simulation.total,
+        "processed": simulation.processed,
+        "percent": simulation.percent,
+        "requested_by": simulation.requested_by,
+        "created_at": when(simulation.created_at),
+        "started_at": when(simulation.started_at),
+        "finished_at": when(simulation.finished_at),
+        "error": simulation.error or None,
+        "ledger_seq": simulation.ledger_seq,
+        "result": replay.result_for(principal=principal, result=simulation.result),
+        "status_url": reverse("policies-simulation", args=[simulation.pk]),
+    }
+
+
+SimulationSerializer = inline_serializer(
+    "PolicySimulation",
+    {
+        "simulation_id": serializers.UUIDField(),
+        "policy_id": serializers.UUIDField(),
+        "version_hash": serializers.CharField(),
+        "baseline_hash": serializers.CharField(allow_null=True),
+        "status": serializers.ChoiceField(choices=["pending", "running", "done", "failed"]),
+        "requested": serializers.IntegerField(),
+        "total": serializers.IntegerField(help_text="decisions to replay (known once running)"),
+        "processed": serializers.IntegerField(),
+        "percent": serializers.IntegerField(),
+        "requested_by": serializers.CharField(),
+        "created_at": serializers.CharField(),
+        "started_at": serializers.CharField(allow_null=True),
+        "finished_at": serializers.CharField(allow_null=True),
+        "error": serializers.CharField(allow_null=True),
+        "ledger_seq": serializers.IntegerField(allow_null=True),
+        "result": serializers.JSONField(
+            allow_null=True,
+            help_text="when done: replayed, skipped_erased, flipped, unchanged, outcomes_before, "
+            "outcomes_after, flips {'allowed->denied': n}, rules [{rule_id, flips, message}], "
+            "examples {'allowed->denied': [...]}, examples_hidden",
+        ),
+        "status_url": serializers.CharField(),
+    },
+)
+
+
+class PolicySimulateApi(APIView):
+    """Replay the last N decisions through a version as a Celery task (ADR 0030)."""
+
+    permission_classes = [CanWrite]
+
+    class PolicySimulateInput(serializers.Serializer):
+        limit = serializers.IntegerField(
+            min_value=1,
+            max_value=services.SIMULATION_MAX,
+            default=services.SIMULATION_DEFAULT,
+            help_text="how many of the latest decisions to replay",
+        )
+
+    @extend_schema(
+        operation_id="policies_simulate",
+        request=PolicySimulateInput,
+        responses={
+            202: OpenApiResponse(
+                SimulationSerializer,
+                description="accepted: the run is queued; poll status_url for progress and result",
+            ),
+            **ERRORS,
+        },
+        examples=[OpenApiExample("last 5,000 decisions", value={"limit": 5000}, request_only=True)],
+    )
+    def post(self, request, identifier: str):
+        data = self.PolicySimulateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = selectors.version_get(identifier=identifier)
+        with transaction.atomic():
+            simulation = services.simulation_request(
+                version=version,
+                requested=data.validated_data["limit"],
+                actor=actor_of(request.user),
+            )
+            tasks.simulation_enqueue(str(simulation.pk))
+        simulation = selectors.simulation_get(identifier=str(simulation.pk))
+        body = simulation_body(simulation, request.user)
+        return Response(body, status=202, headers={"Location": body["status_url"]})
+
+
+class PolicySimulationApi(APIView):
+    """A simulation's progress and, when done, its result."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        operation_id="policies_simulation_get", responses={200: SimulationSerializer, **ERRORS}
+    )
+    def get(self, request, simulation_id: str):
+        simulation = selectors.simulation_get(identifier=simulation_id)
+        return Response(simulation_body(simulation, request.user))
 
 
 class EvaluationInput(serializers.Serializer):

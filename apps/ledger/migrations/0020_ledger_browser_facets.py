@@ -2,8 +2,7 @@
 
 Filled after the fact (``services.ledger_facets_fill``, with each checkpoint), never inside the
 serialised append. Append-only on PostgreSQL with the ledger's own trigger functions: a deleted or
-changed row could hide an entry from a filter, and nothing legitimate rewrites one. (The lead
-renumbers this migration at merge if another branch took 0019.)
+changed row could hide an entry from a filter, and nothing legitimate rewrites one.
 """
 
 from django.db import migrations, models
@@ -13,7 +12,7 @@ from apps.ledger.guards import append_only
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ledger", "0018_entry_types_retention"),
+        ("ledger", "0019_entry_types_policy_simulated"),
     ]
 
     operations = [
