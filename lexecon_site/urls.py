@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("apps.core.api.urls")),
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.ledger.api.urls")),
+    # The ledger browser's staff pages (/ledger/browse/...), namespace "ledger".
+    path("", include("apps.ledger.urls")),
     path("", include("apps.risk.api.urls")),
     path("", include("apps.policies.api.urls")),
     # Staff pages of the policies (/policies/manage/...): versions, diff, simulation, activation.

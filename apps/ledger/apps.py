@@ -13,3 +13,8 @@ class LedgerConfig(AppConfig):
 
         status_probes.register_ledger_head(selectors.ledger_head_summary)
         register_scrape_source("ledger", metrics.ledger_metrics)
+
+        from apps.core.nav import NavItem, register
+
+        # Officers, auditors and admins: the permission the pages check (ADR 0029).
+        register(NavItem("Ledger", "ledger:entries", 700, ("accounts.view_audit_logs",)))

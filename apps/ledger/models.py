@@ -48,6 +48,32 @@ class LedgerEntry(models.Model):
         return json.loads(self.payload)
 
 
+class LedgerEntryFacet(models.Model):
+    """What the ledger browser filters by, per entry: actor and subject, read from the payload.
+
+    A finding aid, not evidence: filled after the fact by ``services.ledger_facets_fill`` (with
+    each checkpoint), never by ``ledger_append``, so the serialised append pays for no JSON parse
+    and no extra index (ADR 0029). Entries past the last filled ``seq`` are matched by reading
+    their payloads. Append-only on PostgreSQL like the stored Merkle nodes (migration 0020).
+    """
+
+    seq = models.BigIntegerField(primary_key=True)
+    entry_type = models.CharField(max_length=64)
+    actor = models.CharField(max_length=200, blank=True)
+    subject_type = models.CharField(max_length=64, blank=True)
+    subject_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["actor", "seq"], name="ledger_facet_actor_seq"),
+            models.Index(fields=["subject_id", "seq"], name="ledger_facet_subject_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"facets of #{self.seq}"
+
+
 class ChainHead(models.Model):
     """The single row that serialises appends (``SELECT … FOR UPDATE`` on PostgreSQL).
 

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 
 from apps.decisions.models import Decision
 from apps.ledger import services
+from tests.conftest import empty_append_only_tables
 
 
 def full_decision(**overrides) -> Decision:
@@ -69,14 +70,11 @@ def raw_sql(statement: str, params: list | tuple = ()) -> None:
 def ledger_transactional_db(transactional_db):
     """``transactional_db`` whose teardown first empties the append-only ledger tables."""
     yield
+    # Every table the append-only triggers guard (entries, checkpoints, nodes, the browser's
+    # facets, other apps' guarded tables), found by trigger name, plus the chain head.
+    empty_append_only_tables()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-            cursor.execute(
-                "TRUNCATE ledger_ledgerentry, ledger_checkpoint, ledger_chainhead, "
-                "ledger_merklenode"
-            )
-            cursor.execute("SET session_replication_role = origin")
+        cursor.execute("DELETE FROM ledger_chainhead")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Writes to the ledger, by seam: ``append`` (the one writer of entries), ``nodes`` (stored Merkle
-subtrees), ``signing`` (keys) and ``checkpoints``. Other apps use the names re-exported here."""
+subtrees), ``facets`` (the browser's finding aid), ``signing`` (keys) and ``checkpoints``. Other
+apps use the names re-exported here."""
 
 from apps.ledger.services.append import (
     AppendedEntry,
@@ -12,6 +13,7 @@ from apps.ledger.services.append import (
     rfc3339_now,
 )
 from apps.ledger.services.checkpoints import checkpoint_signers, ledger_checkpoint_create
+from apps.ledger.services.facets import ledger_facets_fill
 from apps.ledger.services.nodes import merkle_nodes_fill
 from apps.ledger.services.signing import (
     REQUIRED_KEYS,
@@ -35,6 +37,7 @@ __all__ = [
     "commitment_matches",
     "ledger_append",
     "ledger_checkpoint_create",
+    "ledger_facets_fill",
     "ledger_verify_recorded",
     "merkle_nodes_fill",
     "payload_text",

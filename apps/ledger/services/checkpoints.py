@@ -7,7 +7,7 @@ from django.db import transaction
 
 from apps.ledger import notes, tree
 from apps.ledger.models import ChainHead, Checkpoint, SigningKey
-from apps.ledger.services import nodes, signing
+from apps.ledger.services import facets, nodes, signing
 
 
 def checkpoint_signers() -> list[notes.NoteSigner]:
@@ -46,6 +46,9 @@ def _checkpoint_create() -> Checkpoint | None:
     if latest is not None and latest.tree_size >= size:
         return latest
     nodes.merkle_nodes_fill(size=size)
+    # The browser's actor/subject finding aid follows the checkpoints (ADR 0029), a bounded
+    # amount each time: a first fill of an old ledger is `manage.py ledger_facets_fill`.
+    facets.ledger_facets_fill(limit=facets.FILL_PER_CHECKPOINT)
     root_hash = tree.root(size)
     note = notes.sign_checkpoint(settings.LEXECON_ORIGIN, size, root_hash, checkpoint_signers())
     checkpoint, _ = Checkpoint.objects.get_or_create(
