@@ -16,17 +16,17 @@ urlpatterns = [
     # Audit exports (apps.audit): the original's two route families.
     path(
         "api/v1/audit/export",
-        audit_export.AuditExportRequestApi.as_view(),
+        audit_export.AuditExportRequestAlias.as_view(),
         name="compat-audit-v1-export",
     ),
     path(
         "api/v1/audit/exports",
-        audit_export.AuditExportListApi.as_view(),
+        audit_export.AuditExportListAlias.as_view(),
         name="compat-audit-v1-exports",
     ),
     path(
         "api/v1/audit/exports/<str:export_id>/download",
-        audit_export.AuditExportDownloadApi.as_view(),
+        audit_export.AuditExportDownloadAlias.as_view(),
         name="compat-audit-v1-export-download",
     ),
     path(
@@ -38,7 +38,7 @@ urlpatterns = [
     path(f"{G}list", audit_export.AuditExportListApi.as_view(), name="compat-audit-export-list"),
     path(
         f"{G}requests",
-        audit_export.AuditExportListApi.as_view(),
+        audit_export.AuditExportListAlias.as_view(),
         name="compat-audit-export-requests",
     ),
     path(
