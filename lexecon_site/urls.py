@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("apps.decisions.api.urls")),
     path("", account_views.home, name="home"),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("apps.dashboard.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),

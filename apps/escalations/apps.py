@@ -12,4 +12,11 @@ class EscalationsConfig(AppConfig):
         from apps.core.nav import NavItem, register
         from apps.escalations import tasks  # noqa: F401
 
-        register(NavItem("Oversight queue", "escalations:queue", 100, ("accounts.view_dashboard",)))
+        register(
+            NavItem(
+                "Oversight queue",
+                "escalations:queue",
+                100,
+                ("accounts.resolve_escalation", "accounts.view_dashboard"),
+            )
+        )

@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "apps.monitoring",
     "apps.incidents",
     "apps.retention",
+    "apps.dashboard",
     "apps.compat",
 ]
 
@@ -185,6 +186,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(integer("LEXECON_VERIFY_INTERVAL_SECONDS", 3600)),
     },
     "compliance-tally": {"task": "compliance.tally", "schedule": 60.0},
+    "dashboard-rollup": {"task": "dashboard.rollup", "schedule": 60.0},
     "monitoring-pmm-check": {
         "task": "monitoring.pmm_check",
         "schedule": float(integer("LEXECON_PMM_CHECK_INTERVAL_SECONDS", 3600)),
