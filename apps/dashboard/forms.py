@@ -17,6 +17,7 @@ class FilterForm(forms.Form):
             ("90d", "Last 90 days"),
         ],
         required=False,
+        initial=selectors.DEFAULT_WINDOW,
     )
     bucket = forms.ChoiceField(
         label="Chart buckets",

@@ -323,7 +323,12 @@ def compliance_panel() -> list[dict[str, Any]]:
     """Per framework, the status counts the compliance app computes (never recomputed here)."""
     frameworks = compliance.statistics()["frameworks"]
     return [
-        {"id": framework_id, "name": row["name"], "total": row["total"]}
+        {
+            "id": framework_id,
+            "name": row["name"],
+            "total": row["total"],
+            "counts": [row.get(status, 0) for status in STATUSES],
+        }
         | {status: row.get(status, 0) for status in STATUSES}
         for framework_id, row in frameworks.items()
     ]
