@@ -33,7 +33,7 @@ def test_posture_panels_equal_the_owning_apps(catalogs, opened, system, officer)
     assert rows[0]["art73"].due_at == clock.due_at
     assert rows[0]["art73"].running
 
-    gaps = selectors.annex_iv_panel()
+    gaps = selectors.annex_iv_panel()["rows"]
     assert [g["system"].pk for g in gaps] == [system.pk]
     assert gaps[0]["missing"] == len(techdoc.missing_items(system=system)) > 0
 
