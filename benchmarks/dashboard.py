@@ -164,7 +164,9 @@ def capture(client: Any, path: str) -> list[str]:
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
-        assert client.get(path).status_code == 200
+        status = client.get(path).status_code
+    if status != 200:
+        raise SystemExit(f"GET {path} answered {status}")
     return [q["sql"] for q in captured.captured_queries]
 
 
