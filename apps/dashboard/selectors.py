@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Max, Q, Sum
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from apps.accounts.models import AgentKey
@@ -264,22 +264,36 @@ def _decision_filter(f: Filters, prefix: str = "decision__") -> Q:
     return q
 
 
+def _median_seconds(ordered: Any, count: int) -> float | None:
+    """The median of ``took`` over a queryset ordered by it: the middle one or two rows only."""
+    if not count:
+        return None
+    middle = list(ordered.values_list("took", flat=True)[(count - 1) // 2 : count // 2 + 1])
+    return stats.mean(d.total_seconds() for d in middle)
+
+
 def oversight_panel(f: Filters, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
+    open_ones = Escalation.objects.filter(_decision_filter(f), status__in=OPEN_STATUSES)
     pending = dict.fromkeys(SLA_STATES, 0)
-    for created_at, deadline in Escalation.objects.filter(
-        _decision_filter(f), status__in=OPEN_STATUSES
-    ).values_list("created_at", "sla_deadline"):
+    # Past the deadline is breached whatever else: counted by the database; the others are
+    # classified by the one SLA rule (escalations.selectors.sla_state).
+    pending["breached"] = open_ones.filter(sla_deadline__lte=now).count()
+    for created_at, deadline in open_ones.filter(sla_deadline__gt=now).values_list(
+        "created_at", "sla_deadline"
+    ):
         pending[escalations.sla_state(created_at, deadline, now)] += 1
-    resolved = [
-        (resolved_at - created_at).total_seconds()
-        for created_at, resolved_at in Escalation.objects.filter(
+    resolved = (
+        Escalation.objects.filter(
             _decision_filter(f),
             status=Escalation.Status.RESOLVED,
             resolved_at__gte=f.start,
             resolved_at__lt=f.end,
-        ).values_list("created_at", "resolved_at")
-    ]
+        )
+        .annotate(took=F("resolved_at") - F("created_at"))
+        .order_by("took")
+    )
+    resolved_count = resolved.count()
     overrides = Override.objects.filter(
         _decision_filter(f), created_at__gte=f.start, created_at__lt=f.end
     )
@@ -289,8 +303,8 @@ def oversight_panel(f: Filters, *, now: datetime | None = None) -> dict[str, Any
     return {
         "pending": pending,
         "pending_total": sum(pending.values()),
-        "resolved_count": len(resolved),
-        "median_resolve_seconds": stats.median(resolved) if resolved else None,
+        "resolved_count": resolved_count,
+        "median_resolve_seconds": _median_seconds(resolved, resolved_count),
         "override_count": overrides.count(),
         "overrides": list(
             overrides.select_related("executed_by", "decision").order_by("-created_at")[

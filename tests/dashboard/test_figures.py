@@ -127,3 +127,30 @@ def test_change_is_the_difference_in_points(world, agent):
     assert decisions["previous_total"] == 7
     assert decisions["rates"]["denied"] == pytest.approx(100.0)
     assert decisions["change"]["denied"] == pytest.approx(100.0 - 100 * 2 / 7)
+
+
+def test_oversight_median_and_sla_states(world):
+    from apps.escalations.models import Escalation
+
+    first, second = Escalation.objects.order_by("created_at")
+    for escalation, minutes in ((first, 10), (second, 30)):
+        Escalation.objects.filter(pk=escalation.pk).update(
+            status="resolved",
+            resolution="approved",
+            resolved_at=escalation.created_at + timedelta(minutes=minutes),
+        )
+    f = selectors.filters_for(window="24h", now=timezone.now() + timedelta(hours=1))
+    panel = selectors.oversight_panel(f)
+    assert panel["resolved_count"] == 2
+    assert panel["median_resolve_seconds"] == pytest.approx(20 * 60)
+    assert panel["pending"] == {"on_time": 0, "warning": 0, "breached": 0}
+    Escalation.objects.filter(pk=second.pk).update(
+        status="pending", resolution="", resolved_at=None
+    )
+    panel = selectors.oversight_panel(f)
+    assert panel["median_resolve_seconds"] == pytest.approx(10 * 60)
+    deadline = second.sla_deadline
+    assert selectors.oversight_panel(f, now=deadline)["pending"]["breached"] == 1
+    warned = second.created_at + (deadline - second.created_at) * 0.8
+    assert selectors.oversight_panel(f, now=warned)["pending"]["warning"] == 1
+    assert selectors.oversight_panel(f, now=second.created_at)["pending"]["on_time"] == 1
