@@ -36,3 +36,14 @@ def db_outcomes(**filters) -> Counter[str]:
 
 def db_levels(**filters) -> Counter[str]:
     return Counter(Decision.objects.filter(**filters).values_list("risk_level", flat=True))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dashboard_cache():
+    """The compliance posture is reused for a minute (``selectors.COMPLIANCE_TTL``): not across
+    tests."""
+    from django.core.cache import cache
+
+    cache.delete("dashboard:compliance")
+    yield
+    cache.delete("dashboard:compliance")
