@@ -214,7 +214,9 @@ def test_staff_without_manage_policies_cannot_write_but_can_read(staff_api, open
         "permission_denied",
     )
     assert counts() == before
-    if role == "reviewer":  # Issue 19: reviewers no longer hold view_dashboard (compliance reads are not theirs).
+    if (
+        role == "reviewer"
+    ):  # Issue 19: reviewers no longer hold view_dashboard (compliance reads are not theirs).
         assert_error(client.get(URL), 403, "permission_denied")
         return
     assert client.get(URL).status_code == 200
