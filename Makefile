@@ -38,12 +38,14 @@ test: venv browser-deps pdf-deps
 test-fast: venv
 	$(PY) -m pytest -m "not browser and not live"
 
-## Debian's Chromium for the browser tests (never a downloaded browser).
+## Debian's Chromium for the browser tests (never a downloaded browser), and axe-core from npm.
 browser-deps:
 	@command -v chromium >/dev/null || { \
 	  echo "Installing Debian chromium + chromium-driver for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi; }
+	@# axe-core (accessibility checks the browser tests inject), from the npm registry: never a CDN.
+	cd tests/browser/js && npm ci --no-audit --no-fund --ignore-scripts
 
 ## Debian's Pango and fonts for WeasyPrint (PDF reports), poppler-utils to read PDFs back in tests.
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils

@@ -13,6 +13,7 @@ urlpatterns = [
     # The staff home page to browsers, service info to API clients (the original Lexecon's GET /).
     path("", compat_system.root, name="home"),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("apps.dashboard.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),

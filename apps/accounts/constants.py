@@ -33,7 +33,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "export_evidence",
         "attest_controls",
     ),
-    Role.REVIEWER: ("view_dashboard", "resolve_escalation"),
+    # Reviewers work from their queue; the dashboard and the compliance pages are not theirs (#19).
+    Role.REVIEWER: ("resolve_escalation",),
     Role.AUDITOR: ("view_dashboard", "view_audit_logs", "export_evidence"),
 }
 

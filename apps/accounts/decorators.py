@@ -16,8 +16,10 @@ def _redirect(name: str, request) -> HttpResponseRedirect:
     return HttpResponseRedirect(f"{reverse(name)}?{urlencode({'next': request.get_full_path()})}")
 
 
-def staff_page(perm: str | None = None):
-    """Decorate a view: anonymous → login, password-only → OTP step, lacking ``perm`` → 403."""
+def staff_page(*perms: str | None):
+    """Decorate a view: anonymous → login, password-only → OTP step, lacking every one of
+    ``perms`` → 403 (one permission of the list is enough; none given: any signed-in staff)."""
+    wanted = tuple(p for p in perms if p)
 
     def decorator(view):
         @wraps(view)
@@ -27,7 +29,7 @@ def staff_page(perm: str | None = None):
                 return _redirect("accounts:login", request)
             if not user.is_verified():
                 return _redirect("accounts:otp", request)
-            if perm is not None and not user.has_perm(perm):
+            if wanted and not any(user.has_perm(p) for p in wanted):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

@@ -36,9 +36,12 @@ from apps.accounts.forms import EnrolForm, OTPForm, ReauthForm
 from apps.core.ratelimit.client_ip import client_address
 
 
-@staff_page("accounts.view_dashboard")
+@staff_page()
 def home(request):
-    """The staff home page: links to the oversight pages and the backup codes left."""
+    """The signed-in home: the dashboard for those who may see it (officers, auditors,
+    administrators); for the others (reviewers) a page with their queue and their backup codes."""
+    if request.user.has_perm("accounts.view_dashboard"):
+        return HttpResponseRedirect(reverse("dashboard:home"))
     return render(
         request,
         "accounts/home.html",

@@ -22,5 +22,15 @@ class CoreConfig(AppConfig):
         pre_migrate.connect(migrations_take_task_timeouts, dispatch_uid="lexecon.db.migrate")
         post_migrate.connect(migrations_done, dispatch_uid="lexecon.db.migrated")
 
-        register(NavItem("Records", "admin:index", 900, visible=lambda user: user.is_staff))
+        # The administration pages, for the roles that have something to read there (a reviewer
+        # would find an empty index: their pages are the queue's).
+        register(
+            NavItem(
+                "Records",
+                "admin:index",
+                900,
+                ("accounts.view_dashboard", "accounts.view_audit_logs", "accounts.manage_users"),
+                visible=lambda user: user.is_staff,
+            )
+        )
         register(NavItem("API", "docs", 950))

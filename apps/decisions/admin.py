@@ -8,7 +8,8 @@ from apps.decisions.models import Decision, ResponsibilityRecord
 
 @admin.register(Decision)
 class DecisionAdmin(RolePermissionAdmin):
-    view_permissions = ("accounts.view_dashboard",)
+    # Reviewers keep the decisions escalated to them (``visible_to`` below).
+    view_permissions = ("accounts.view_dashboard", "accounts.resolve_escalation")
     list_display = ("created_at", "actor", "action", "outcome", "risk_level", "ledger_seq")
     list_filter = ("outcome", "risk_level", "response_unconfirmed")
     search_fields = ("actor", "action", "id")

@@ -14,4 +14,11 @@ class EscalationsConfig(AppConfig):
         from apps.escalations import metrics, tasks  # noqa: F401
 
         register_scrape_source("escalations", metrics.escalation_metrics)
-        register(NavItem("Oversight queue", "escalations:queue", 100, ("accounts.view_dashboard",)))
+        register(
+            NavItem(
+                "Oversight queue",
+                "escalations:queue",
+                100,
+                ("accounts.resolve_escalation", "accounts.view_dashboard"),
+            )
+        )

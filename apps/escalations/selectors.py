@@ -37,6 +37,7 @@ from apps.core.exceptions import NotFound
 from apps.escalations.constants import (
     DEFAULT_FOUR_EYES_PRIORITIES,
     SENSITIVE_KEY_PARTS,
+    SLA_WARNING_FRACTION,
 )
 from apps.escalations.models import (
     PRIORITY_RANK,
@@ -125,6 +126,20 @@ def escalation_sla_violations(*, user: Any, now: datetime | None = None) -> Quer
         sla_deadline__lte=now,
     )
     return escalation_list(user=user).filter(open_overdue | Q(status=Escalation.Status.EXPIRED))
+
+
+#: The SLA states of an open escalation, earliest first (the queue's ``sla`` filter, the dashboard).
+SLA_STATES = ("on_time", "warning", "breached")
+
+
+def sla_state(created_at: datetime, deadline: datetime, now: datetime) -> str:
+    """``breached`` at or past the deadline; ``warning`` once ``SLA_WARNING_FRACTION`` of the SLA
+    has elapsed (when the SLA warning goes out); ``on_time`` before that."""
+    if now >= deadline:
+        return "breached"
+    if now >= created_at + (deadline - created_at) * SLA_WARNING_FRACTION:
+        return "warning"
+    return "on_time"
 
 
 def four_eyes_priorities() -> tuple[str, ...]:

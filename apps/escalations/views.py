@@ -29,6 +29,12 @@ from apps.escalations.forms import AssignForm, OverrideForm, ResolveForm, StopFo
 from apps.escalations.models import Escalation
 from apps.tokens.models import RevokedToken
 
+#: Who may open the queue and the escalation and decision pages: reviewers (who resolve) and the
+#: roles that see the dashboard (officers, auditors, administrators). What each sees is still
+#: ``selectors.escalation_list``'s rule (a reviewer: only what is assigned to them).
+OVERSIGHT_PAGE = ("accounts.resolve_escalation", "accounts.view_dashboard")
+SLA_LABELS = {"on_time": "on time", "warning": "SLA warning", "breached": "SLA breached"}
+
 QUEUE_VIEWS = {
     "open": ("Open", [Escalation.Status.PENDING, Escalation.Status.ACKNOWLEDGED]),
     "closed": ("Closed", [Escalation.Status.RESOLVED, Escalation.Status.EXPIRED]),
@@ -73,12 +79,16 @@ def _row(escalation: Escalation, now: datetime) -> dict[str, Any]:
     }
 
 
-@staff_page("accounts.view_dashboard")
+@staff_page(*OVERSIGHT_PAGE)
 def queue(request):
-    """The queue, most urgent SLA first, with countdowns and priority badges."""
+    """The queue, most urgent SLA first, with countdowns and priority badges; ``sla`` keeps the
+    open escalations in one SLA state (the dashboard's links)."""
     show = request.GET.get("show", "open")
     if show not in QUEUE_VIEWS:
         show = "open"
+    sla = request.GET.get("sla", "")
+    if sla not in selectors.SLA_STATES:
+        sla = ""
     statuses = QUEUE_VIEWS[show][1]
     queryset = selectors.escalation_list(user=request.user).prefetch_related("decision__overrides")
     if statuses:
@@ -86,7 +96,16 @@ def queue(request):
     if show == "closed":
         queryset = queryset.order_by("-resolved_at", "-created_at")
     now = timezone.now()
-    rows = [_row(escalation, now) for escalation in queryset[:200]]
+    if sla:
+        queryset = queryset.filter(
+            status__in=[Escalation.Status.PENDING, Escalation.Status.ACKNOWLEDGED]
+        )
+        escalations = [
+            e for e in queryset if selectors.sla_state(e.created_at, e.sla_deadline, now) == sla
+        ]
+    else:
+        escalations = list(queryset[:200])
+    rows = [_row(escalation, now) for escalation in escalations[:200]]
     return render(
         request,
         "escalations/queue.html",
@@ -96,6 +115,8 @@ def queue(request):
             "views": [(key, label) for key, (label, _) in QUEUE_VIEWS.items()],
             "overdue_count": sum(1 for row in rows if row["overdue"]),
             "can_view_all": selectors.can_view_all(request.user),
+            "sla": sla,
+            "sla_label": SLA_LABELS.get(sla, ""),
         },
     )
 
@@ -166,7 +187,7 @@ def _render_escalation(
     return render(request, "escalations/escalation_detail.html", context, status=status)
 
 
-@staff_page("accounts.view_dashboard")
+@staff_page(*OVERSIGHT_PAGE)
 def escalation_page(request, escalation_id):
     """The reviewer screen for one escalation (DOMAIN Part D.2)."""
     return _render_escalation(request, _escalation_or_404(request, escalation_id))
@@ -339,7 +360,7 @@ def _render_decision(
     return render(request, "escalations/decision_detail.html", context, status=status)
 
 
-@staff_page("accounts.view_dashboard")
+@staff_page(*OVERSIGHT_PAGE)
 def decision_page(request, decision_id):
     """Everything about one decision: what was asked, what holds now, who decided, the ledger."""
     return _render_decision(request, _decision_or_404(request, decision_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -158,9 +159,10 @@ def checkpoint_verifier_keys() -> list[NoteVerifierKey]:
 # --- Verification -------------------------------------------------------------------------------------
 
 
-def ledger_verify() -> dict[str, Any]:
+def ledger_verify(*, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Recompute every hash and link, the tree against every stored signed checkpoint, and what
     proofs are served from: each stored ``leaf_hash`` and each stored Merkle node.
+    ``progress`` (optional) is called after each batch with the number of entries read so far.
 
     Streams rows in batches (bounded memory: one batch of entries and the nodes it completes).
     The report names the first bad ``seq`` and the kind of failure (``hash_mismatch,
@@ -190,6 +192,8 @@ def ledger_verify() -> dict[str, Any]:
         stored.check_leaves(batch, verifier.batch_leaves)
         stored.check_nodes(verifier.completed)
         verifier.completed.clear()
+        if progress is not None:
+            progress(last + 1)
         if not intact:
             break
     if intact:

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "apps.incidents",
     "apps.retention",
     "apps.audit",
+    "apps.dashboard",
     "apps.compat",
 ]
 
@@ -205,6 +206,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(integer("LEXECON_VERIFY_INTERVAL_SECONDS", 3600)),
     },
     "compliance-tally": {"task": "compliance.tally", "schedule": 60.0},
+    "dashboard-rollup": {"task": "dashboard.rollup", "schedule": 60.0},
     "monitoring-pmm-check": {
         "task": "monitoring.pmm_check",
         "schedule": float(integer("LEXECON_PMM_CHECK_INTERVAL_SECONDS", 3600)),

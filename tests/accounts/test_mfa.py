@@ -114,7 +114,9 @@ def test_backup_codes_are_stored_hashed_and_single_use(make_user):
     client = Client()
     password_login(client, "frank")
     assert client.post(reverse("accounts:otp"), {"token": codes[0]}).status_code == 302
-    assert client.get("/").status_code == 200
+    # Issue 19: the signed-in home of an auditor is the dashboard.
+    assert client.get("/").url == reverse("dashboard:home")
+    assert client.get(reverse("dashboard:home")).status_code == 200
 
     again = Client()
     password_login(again, "frank")

@@ -16,7 +16,8 @@ EXPECTED = {
         "export_evidence",
         "attest_controls",
     },
-    "reviewer": {"view_dashboard", "resolve_escalation"},
+    # Issue 19: reviewers work from the queue; the dashboard and compliance pages are not theirs.
+    "reviewer": {"resolve_escalation"},
     "auditor": {"view_dashboard", "view_audit_logs", "export_evidence"},
 }
 

@@ -113,9 +113,14 @@ def test_officer_reads_the_document_and_writes_a_narrative(
     assert (record.format, record.complete) == ("pdf", False)
 
 
-def test_reviewer_reads_without_the_form(live_server, world, new_page, screenshot):
+def test_auditor_reads_without_the_form(live_server, world, new_page, screenshot):
+    # Issue 19: reviewers no longer hold view_dashboard; an auditor reads, a reviewer gets 403.
+    url = "/compliance/eu-ai-act/systems/cv-screening/"
+    refused = new_page()
+    sign_in(refused, live_server.url, world["reviewer"], "/")
+    assert refused.goto(f"{live_server.url}{url}").status == 403
     page = new_page()
-    sign_in(page, live_server.url, world["reviewer"], "/compliance/eu-ai-act/systems/cv-screening/")
+    sign_in(page, live_server.url, make_staff("audrey", "auditor"), url)
     assert page.get_by_role("heading", name="CV screening assistant 2.1.0").is_visible()
     assert page.locator("#narrative-form").count() == 0
     assert page.get_by_text("Writing narratives needs the manage_policies permission").is_visible()

@@ -168,9 +168,14 @@ def test_anonymous_is_refused(client, catalogs):
     assert client.get("/compliance/frameworks").json()["error"]["code"]
 
 
-@pytest.mark.parametrize("role", ["auditor", "reviewer", "compliance_officer", "admin"])
+@pytest.mark.parametrize("role", ["auditor", "compliance_officer", "admin"])
 def test_staff_with_view_dashboard_read(staff_api, catalogs, role):
     assert staff_api(role).get("/compliance/statistics").status_code == 200
+
+
+def test_reviewers_do_not_read_compliance(staff_api, catalogs):
+    # Issue 19: reviewers no longer hold view_dashboard (compliance reads are not theirs).
+    assert staff_api("reviewer").get("/compliance/statistics").status_code == 403
 
 
 # --- Attestations ---------------------------------------------------------------------------------

@@ -150,15 +150,15 @@ def test_staff_are_counted_per_user_on_pages_and_api(verified_client, settings):
     settings.LEXECON_RATE_LIMIT_STAFF_PER_USER = "2/60"
     settings.LEXECON_RATE_LIMIT_GLOBAL_PER_IP = "1/60"  # staff are not counted per address
     officer, colleague = verified_client("compliance_officer"), verified_client("auditor")
-    home = officer.get("/")
+    home = officer.get("/dashboard/")
     assert (home.status_code, _limit_headers(home)[:2]) == (200, ("2", "1"))
     assert officer.get("/decisions").status_code == 200
     refused = officer.get("/decisions")
     assert refused.status_code == 429
     assert refused.json()["error"]["details"]["budget"] == "staff"
-    assert officer.get("/").status_code == 429
-    assert colleague.get("/").status_code == 200
-    assert colleague.get("/").status_code == 200
+    assert officer.get("/dashboard/").status_code == 429
+    assert colleague.get("/dashboard/").status_code == 200
+    assert colleague.get("/dashboard/").status_code == 200
 
 
 def test_sign_in_posts_are_counted_per_user_name_and_address(make_user, settings):

@@ -291,8 +291,8 @@ def test_auth_matrix(writer, agent_client, staff_client):
     assert no_scope.post("/evidence/register", body, format="json").status_code == 403
     assert no_scope.get(detail).status_code == 403
     assert reviewer.post("/evidence/register", body, format="json").status_code == 403
-    # A reviewer may read the API but sees only evidence of their assigned decisions: none here.
-    assert reviewer.get(detail).status_code == 404
+    # Issue 19: reviewers no longer hold view_dashboard, so the evidence API is not theirs.
+    assert reviewer.get(detail).status_code == 403
     assert counts() == before
     # An auditor (export_evidence) reads everything and may register.
     assert auditor.get(detail).status_code == 200

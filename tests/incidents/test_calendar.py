@@ -166,7 +166,8 @@ def test_bad_queries(officer, system, agent_client, staff_api):
     assert_error(officer.get(URL, {"regime": "2028"}), 400, "validation_error")
     assert_error(officer.get(URL, {"as_of": "yesterday"}), 400, "validation_error")
     assert agent_client("compliance:read").get(URL).status_code == 200
-    assert staff_api("reviewer").get(URL).status_code == 200
+    # Issue 19: reviewers no longer hold view_dashboard (compliance reads are not theirs).
+    assert staff_api("reviewer").get(URL).status_code == 403
     assert_error(agent_client("decide").get(URL), 403, "permission_denied")
 
 

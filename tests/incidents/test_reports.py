@@ -150,7 +150,8 @@ def test_the_stored_report_is_downloaded(officer, staff_api, agent_client, linke
     assert_error(agent_client("decide").get(base), 403, "permission_denied")
     # The report details its decisions: who may not see their evidence gets 404, as from the
     # evidence API (a reviewer sees only assigned decisions, an agent key only its own).
-    assert_error(staff_api("reviewer").get(base), 404, "not_found")
+    # Issue 19: a reviewer (no view_dashboard) is refused before any of that.
+    assert_error(staff_api("reviewer").get(base), 403, "permission_denied")
     assert_error(agent_client("compliance:read").get(base), 404, "not_found")
 
 

@@ -205,7 +205,8 @@ def test_dates_cover_whole_days(system, key, officer):
         ("agent without scope", "agent_decide", 403),
         ("agent with compliance:read", "agent_read", 200),
         ("auditor", "auditor", 200),
-        ("reviewer", "reviewer", 200),
+        # Issue 19: reviewers no longer hold view_dashboard; compliance reads are not theirs.
+        ("reviewer", "reviewer", 403),
         ("anonymous", "anonymous", 403),
     ],
 )

@@ -189,7 +189,8 @@ def test_status_counts_artifacts(officer, agent, settings, tmp_path):
 def test_readers(agent_client, staff_api):
     assert agent_client("compliance:read").get(STATUS).status_code == 200
     assert staff_api("auditor").get(STATUS).status_code == 200
-    assert staff_api("reviewer").get(STATUS).status_code == 200  # view_dashboard
+    # Issue 19: reviewers no longer hold view_dashboard.
+    assert staff_api("reviewer").get(STATUS).status_code == 403
     assert agent_client("decide", "ledger:read").get(STATUS).status_code == 403
     from rest_framework.test import APIClient
 

@@ -38,19 +38,25 @@ class ScopeOrPermission(BasePermission):
     with permission ``perm``.
 
     Use ``ScopeOrPermission.of("decide")``, ``.of("ledger:read", "accounts.view_audit_logs")`` or
-    ``.of(("evidence:write", "compliance:read"), "accounts.view_dashboard")``.
+    ``.of(("evidence:write", "compliance:read"), "accounts.view_dashboard")``; ``also`` names more
+    permissions, any one of which admits staff too.
     """
 
     scopes: tuple[str, ...] = ()
     perm: str | None = None
+    also: tuple[str, ...] = ()
 
     @classmethod
     def of(
-        cls, scope: str | tuple[str, ...] | None, perm: str | None = None
+        cls,
+        scope: str | tuple[str, ...] | None,
+        perm: str | None = None,
+        *,
+        also: tuple[str, ...] = (),
     ) -> type[ScopeOrPermission]:
         scopes = (scope,) if isinstance(scope, str) else tuple(scope or ())
-        name = f"ScopeOrPermission[{'|'.join(scopes) or None},{perm}]"
-        return type(name, (cls,), {"scopes": scopes, "perm": perm})
+        name = f"ScopeOrPermission[{'|'.join(scopes) or None},{'|'.join((perm or '', *also))}]"
+        return type(name, (cls,), {"scopes": scopes, "perm": perm, "also": also})
 
     def has_permission(self, request, view) -> bool:
         if is_agent(request):
@@ -58,7 +64,7 @@ class ScopeOrPermission(BasePermission):
             return any(request.user.has_scope(scope) for scope in self.scopes)
         if is_verified_staff(request):
             self.message = self._staff_message()
-            return self.perm is not None and request.user.has_perm(self.perm)
+            return any(p is not None and request.user.has_perm(p) for p in (self.perm, *self.also))
         self.message = IsVerifiedPrincipal.message
         return False
 
@@ -67,7 +73,7 @@ class ScopeOrPermission(BasePermission):
     def _agent_message(self) -> str:
         if not self.scopes:
             return (
-                f"This route is for staff with the {_codename(self.perm)} permission; "
+                f"This route is for staff with the {self._perm_names()} permission; "
                 "agent keys cannot use it."
             )
         return f"The agent key lacks the scope {self._scope_names()}."
@@ -78,7 +84,11 @@ class ScopeOrPermission(BasePermission):
                 f"This route is for agent keys with the scope {self._scope_names()}; "
                 "staff sessions cannot use it."
             )
-        return f"Your role does not grant the {_codename(self.perm)} permission this needs."
+        return f"Your role does not grant the {self._perm_names()} permission this needs."
+
+    def _perm_names(self) -> str:
+        """``view_dashboard``, or ``view_dashboard or resolve_escalation``."""
+        return " or ".join(_codename(p) for p in (self.perm, *self.also))
 
     def _scope_names(self) -> str:
         """``'decide'``, or ``'evidence:write' or 'compliance:read'``."""

@@ -192,8 +192,15 @@ class DecideVerifyApi(APIView):
         )
 
 
+# Agents (their own decisions), the dashboard roles, and reviewers (the decisions escalated to them:
+# ``Decision.objects.visible_to``).
+CanReadDecisions = ScopeOrPermission.of(
+    "decide", "accounts.view_dashboard", also=("accounts.resolve_escalation",)
+)
+
+
 class DecisionListApi(APIView):
-    permission_classes = [ScopeOrPermission.of("decide", "accounts.view_dashboard")]
+    permission_classes = [CanReadDecisions]
 
     class DecisionQuery(serializers.Serializer):
         outcome = serializers.ChoiceField(
@@ -232,7 +239,7 @@ class DecisionListApi(APIView):
 
 
 class DecisionDetailApi(APIView):
-    permission_classes = [ScopeOrPermission.of("decide", "accounts.view_dashboard")]
+    permission_classes = [CanReadDecisions]
 
     @extend_schema(
         operation_id="decisions_get",

@@ -1,7 +1,8 @@
 """The oversight API: escalations, overrides, responsibility chains and the agent stop.
 
 Who may call what (docs/oversight.md has the full matrix):
-- reading escalations: staff with ``accounts.view_dashboard`` (every role); the list and the detail are
+- reading escalations: staff with ``accounts.view_dashboard`` or ``accounts.resolve_escalation`` (every
+  role); the list and the detail are
   filtered by visibility — a reviewer gets 404 for an escalation not assigned to them;
 - acknowledge / resolve: ``accounts.resolve_escalation`` (auditors: 403), plus visibility (404);
 - assign: admins and compliance officers (``resolve_escalation`` + ``execute_override``);
@@ -50,7 +51,11 @@ CONFLICT = {
     )
 }
 
-CanView = ScopeOrPermission.of(None, "accounts.view_dashboard")
+# Reviewers (resolve_escalation) and the dashboard roles (view_dashboard); what each sees is the
+# visibility rule's (a reviewer: what is assigned to them).
+CanView = ScopeOrPermission.of(
+    None, "accounts.view_dashboard", also=("accounts.resolve_escalation",)
+)
 CanResolve = ScopeOrPermission.of(None, "accounts.resolve_escalation")
 CanCreate = ScopeOrPermission.of("decide", "accounts.resolve_escalation")
 CanOverride = ScopeOrPermission.of(None, "accounts.execute_override")

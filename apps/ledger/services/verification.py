@@ -3,6 +3,7 @@ know when the ledger last verified and what was found, without re-verifying it t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -11,10 +12,12 @@ from apps.ledger import selectors
 from apps.ledger.models import VerificationRun
 
 
-def ledger_verify_recorded(*, trigger: str) -> tuple[VerificationRun, dict[str, Any]]:
+def ledger_verify_recorded(
+    *, trigger: str, progress: Callable[[int], None] | None = None
+) -> tuple[VerificationRun, dict[str, Any]]:
     """Verify the whole ledger (``selectors.ledger_verify``) and store the outcome as a run."""
     started = timezone.now()
-    report = selectors.ledger_verify()
+    report = selectors.ledger_verify(progress=progress)
     run = VerificationRun.objects.create(
         started_at=started,
         finished_at=timezone.now(),
