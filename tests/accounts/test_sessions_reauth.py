@@ -189,7 +189,7 @@ def test_t33_password_change_needs_reauthentication_and_ends_other_sessions(make
     user = make_user("xena", "admin")
     laptop = sign_in(Client(), user)
     phone = sign_in(Client(), user, steps=1)
-    assert phone.get("/").status_code == 200
+    assert phone.get(reverse("accounts:sessions")).status_code == 200
     _age_authentication(laptop)
 
     page = laptop.get(reverse("accounts:password_change"))
@@ -221,7 +221,7 @@ def test_t33_password_change_needs_reauthentication_and_ends_other_sessions(make
     assert changed.status_code == 302
     user.refresh_from_db()
     assert user.check_password(new_password)
-    assert laptop.get("/").status_code == 200  # this session goes on
+    assert laptop.get(reverse("accounts:sessions")).status_code == 200  # this session goes on
     ended = phone.get("/")  # the other one is over
     assert ended.status_code == 302
     assert ended.url.startswith(reverse("accounts:login"))
@@ -254,12 +254,14 @@ def test_t33_sessions_page_lists_and_ends_other_sessions_but_never_another_users
 
     their_row = UserSession.objects.get(user=stranger)
     desk.post(reverse("accounts:sessions"), {"end": str(their_row.pk)})
-    assert theirs.get("/").status_code == 200  # another user's session is out of reach
+    assert (
+        theirs.get(reverse("accounts:sessions")).status_code == 200
+    )  # another user's session is out of reach
     tablet_row = UserSession.objects.get(user=user, user_agent="Tablet browser")
     desk.post(reverse("accounts:sessions"), {"end": str(tablet_row.pk)})
     gone = tablet.get("/status")
     assert gone.status_code == 401  # its next API call is unauthenticated
-    assert desk.get("/").status_code == 200
+    assert desk.get(reverse("accounts:sessions")).status_code == 200
     assert [s.user_agent for s in desk.get(reverse("accounts:sessions")).context["sessions"]] == [
         "Desk browser"
     ]

@@ -147,9 +147,11 @@ def test_auditor_reads_but_cannot_simulate_or_activate(verified_client, draft):
     assert selectors.active_version().pk != draft.pk
 
 
-def test_simulation_examples_are_hidden_from_a_reviewer(
+def test_simulation_results_are_closed_to_a_reviewer(
     verified_client, agent, draft, django_capture_on_commit_callbacks
 ):
+    """Reviewers hold neither view_dashboard nor view_audit_logs (issue 19): no policy page,
+    neither the figures nor the example decisions."""
     agent.post(
         "/decide", {"actor": "ai_agent:customer_service", "action": "read_ticket"}, format="json"
     )
@@ -157,12 +159,13 @@ def test_simulation_examples_are_hidden_from_a_reviewer(
     with django_capture_on_commit_callbacks(execute=True):
         officer.post(f"/policies/manage/versions/{draft.pk}/simulate", {"limit": "10"})
     simulation = PolicySimulation.objects.get()
-    page = verified_client("reviewer", "rita").get(f"/policies/manage/simulations/{simulation.pk}/")
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert re.search(r'id="flipped">1<', html)
-    assert "No example you may see." in html
-    assert "1 example decisions are not shown" in html
+    url = f"/policies/manage/simulations/{simulation.pk}/"
+    assert re.search(r'id="flipped">1<', officer.get(url).content.decode())
+    reviewer = verified_client("reviewer", "rita")
+    page = reviewer.get(url)
+    assert page.status_code == 403
+    assert "flipped" not in page.content.decode()
+    assert reviewer.get("/policies/manage/").status_code == 403
 
 
 @pytest.mark.parametrize(
