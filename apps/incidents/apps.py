@@ -17,6 +17,18 @@ class IncidentsConfig(AppConfig):
         # An open incident keeps its decisions and evidence from retention (ADR 0023).
         register_hold_source("incidents", selectors.open_incident_holds)
 
+        from apps.core.nav import NavItem, register
+
+        # The incidents' read-only admin pages, for whoever may read incidents (view_dashboard).
+        register(
+            NavItem(
+                "Incidents",
+                "admin:incidents_incident_changelist",
+                450,
+                ("accounts.view_dashboard",),
+            )
+        )
+
         # Annex IV item 9 (the incidents part), when the technical documentation app is there
         # (seam 1 of issue 17: apps.techdoc owns the registry of section providers).
         if registry.is_installed("apps.techdoc"):

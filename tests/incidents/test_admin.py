@@ -40,3 +40,12 @@ def test_staff_without_view_dashboard_and_anonymous_users_do_not_see_incidents(m
     roleless = verify_session(Client(), nina)
     assert roleless.get("/admin/incidents/incident/").status_code == 403
     assert roleless.get(f"/admin/incidents/incident/{opened['id']}/change/").status_code == 403
+
+
+def test_the_menu_offers_incidents_to_those_who_may_read_them(officer, make_user):
+    link = '<a href="/admin/incidents/incident/"'
+    officer_home = verify_session(Client(), officer.user).get("/", follow=True)
+    assert link in officer_home.content.decode()
+    reviewer_home = verify_session(Client(), make_user("rita", "reviewer")).get("/", follow=True)
+    assert reviewer_home.status_code == 200
+    assert link not in reviewer_home.content.decode()
