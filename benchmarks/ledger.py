@@ -16,6 +16,7 @@ otherwise. Prints every figure.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -99,15 +100,38 @@ def bench_appends(threads: int, seconds: float) -> tuple[int, float]:
     return sum(counts), time.perf_counter() - started
 
 
+def copy_row(
+    *, seq: int, entry_type: str, timestamp: str, payload: str, prev_hash: str
+) -> tuple[str, str]:
+    """One ledger row as a line of PostgreSQL ``COPY`` text (columns seq, entry_type, timestamp,
+    payload, prev_hash, entry_hash, leaf_hash) and its entry hash: how every benchmark's bulk fill
+    writes a valid chain without going through ``ledger_append``."""
+    from apps.ledger import services
+    from tools.verify_bundle import leaf_hash
+
+    data = services.canonical_entry_text(
+        seq=seq,
+        entry_type=entry_type,
+        timestamp=timestamp,
+        payload_text=payload,
+        prev_hash=prev_hash,
+    )
+    digest = hashlib.sha256(data).hexdigest()
+    escaped = payload.replace("\\", "\\\\")
+    line = (
+        f"{seq}\t{entry_type}\t{timestamp}\t{escaped}\t{prev_hash}\t{digest}\t"
+        f"\\\\x{leaf_hash(data).hex()}\n"
+    )
+    return line, digest
+
+
 def bulk_fill(target: int) -> float:
     """Extend the chain to ``target`` entries with COPY (setup only, not a measured path)."""
-    import hashlib
 
     from django.db import connection
 
     from apps.ledger import services
     from apps.ledger.models import ChainHead
-    from tools.verify_bundle import leaf_hash
 
     head = ChainHead.objects.get(pk=1)
     seq, prev = head.seq, head.entry_hash
@@ -128,20 +152,14 @@ def bulk_fill(target: int) -> float:
                     }
                 )
                 timestamp = services.rfc3339_now()
-                data = services.canonical_entry_text(
+                line, prev = copy_row(
                     seq=seq,
                     entry_type="test.event",
                     timestamp=timestamp,
-                    payload_text=payload,
+                    payload=payload,
                     prev_hash=prev,
                 )
-                digest = hashlib.sha256(data).hexdigest()
-                escaped = payload.replace("\\", "\\\\")
-                buffer.write(
-                    f"{seq}\ttest.event\t{timestamp}\t{escaped}\t{prev}\t{digest}\t"
-                    f"\\\\x{leaf_hash(data).hex()}\n"
-                )
-                prev = digest
+                buffer.write(line)
             buffer.seek(0)
             with cursor.cursor.copy(
                 "COPY ledger_ledgerentry (seq, entry_type, timestamp, payload, prev_hash, "

@@ -20,7 +20,6 @@ Uses (and recreates) the database ``lexecon_bench_ledgerui`` on 127.0.0.1:5432 u
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import os
 import secrets
@@ -95,7 +94,7 @@ def bulk_fill(target: int) -> float:
 
     from apps.ledger import services
     from apps.ledger.models import ChainHead
-    from tools.verify_bundle import leaf_hash
+    from benchmarks.ledger import copy_row
 
     head = ChainHead.objects.get(pk=1)
     seq, prev = head.seq, head.entry_hash
@@ -107,20 +106,14 @@ def bulk_fill(target: int) -> float:
                 seq += 1
                 payload = services.payload_text(payload_of(seq))
                 timestamp = (START + STEP * seq).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-                data = services.canonical_entry_text(
+                line, prev = copy_row(
                     seq=seq,
                     entry_type="test.event",
                     timestamp=timestamp,
-                    payload_text=payload,
+                    payload=payload,
                     prev_hash=prev,
                 )
-                digest = hashlib.sha256(data).hexdigest()
-                escaped = payload.replace("\\", "\\\\")
-                buffer.write(
-                    f"{seq}\ttest.event\t{timestamp}\t{escaped}\t{prev}\t{digest}\t"
-                    f"\\\\x{leaf_hash(data).hex()}\n"
-                )
-                prev = digest
+                buffer.write(line)
             with cursor.cursor.copy(
                 "COPY ledger_ledgerentry (seq, entry_type, timestamp, payload, prev_hash, "
                 "entry_hash, leaf_hash) FROM STDIN"

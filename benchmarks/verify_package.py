@@ -78,7 +78,7 @@ def fill(ledger_size: int, scope: int) -> None:
 
     from apps.ledger import services
     from apps.ledger.models import ChainHead
-    from tools.verify_bundle import leaf_hash
+    from benchmarks.ledger import copy_row
 
     services.signing_keys_ensure()
     services.ledger_append(entry_type="test.event", payload={"bench": "start"})  # + genesis
@@ -110,20 +110,14 @@ def fill(ledger_size: int, scope: int) -> None:
                     }
                 payload = services.payload_text({"v": 2, **body})
                 timestamp = services.rfc3339_now()
-                data = services.canonical_entry_text(
+                line, prev = copy_row(
                     seq=seq,
                     entry_type=entry_type,
                     timestamp=timestamp,
-                    payload_text=payload,
+                    payload=payload,
                     prev_hash=prev,
                 )
-                digest = hashlib.sha256(data).hexdigest()
-                escaped = payload.replace("\\", "\\\\")
-                buffer.write(
-                    f"{seq}\t{entry_type}\t{timestamp}\t{escaped}\t{prev}\t{digest}\t"
-                    f"\\\\x{leaf_hash(data).hex()}\n"
-                )
-                prev = digest
+                buffer.write(line)
             buffer.seek(0)
             with cursor.cursor.copy(
                 "COPY ledger_ledgerentry (seq, entry_type, timestamp, payload, prev_hash, "
