@@ -263,11 +263,18 @@ def framework_get(sel: Selection) -> Framework:
 
 # Columns and rows of each record type.
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    RecordType.DECISIONS: (
-        "decision_id",
+
+def _columns(*items: str | tuple[str, str]) -> tuple[tuple[str, str], ...]:
+    """``(column, model field)`` pairs; a bare name is both."""
+    return tuple((item, item) if isinstance(item, str) else item for item in items)
+
+
+#: The columns of the record types read straight from their tables, each with the field it reads.
+SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
+    RecordType.DECISIONS: _columns(
+        ("decision_id", "id"),
         "created_at",
-        "agent",
+        ("agent", "agent_key__prefix"),
         "actor",
         "action",
         "resource",
@@ -283,8 +290,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "ledger_seq",
         "ledger_entry_hash",
     ),
-    RecordType.ESCALATIONS: (
-        "escalation_id",
+    RecordType.ESCALATIONS: _columns(
+        ("escalation_id", "id"),
         "decision_id",
         "created_at",
         "priority",
@@ -293,37 +300,37 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "sla_deadline",
         "acknowledged_at",
         "resolved_at",
-        "resolved_by",
+        ("resolved_by", "resolved_by_id"),
         "reason_commitment",
         "note_commitment",
         "created_ledger_seq",
         "resolved_ledger_seq",
     ),
-    RecordType.OVERRIDES: (
-        "override_id",
+    RecordType.OVERRIDES: _columns(
+        ("override_id", "id"),
         "decision_id",
         "created_at",
         "override_type",
         "previous_outcome",
         "outcome",
-        "executed_by",
+        ("executed_by", "executed_by_id"),
         "expires_at",
         "justification_commitment",
         "ledger_seq",
     ),
-    RecordType.POLICIES: (
+    RecordType.POLICIES: _columns(
         "version_hash",
         "name",
         "version",
         "mode",
         "dialect",
-        "relations",
+        ("relations", "relation_count"),
         "loaded_by",
         "created_at",
         "ledger_seq",
     ),
-    RecordType.EVIDENCE: (
-        "artifact_id",
+    RecordType.EVIDENCE: _columns(
+        ("artifact_id", "id"),
         "artifact_type",
         "title",
         "sha256",
@@ -336,6 +343,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "expired_at",
         "ledger_seq",
     ),
+}
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    **{kind: tuple(column for column, _ in pairs) for kind, pairs in SOURCES.items()},
     RecordType.CONTROLS: (
         "framework",
         "control_id",
@@ -355,28 +366,15 @@ def _user(pk: Any) -> str | None:
     return f"user:{pk}" if pk is not None else None
 
 
+def _records(kind: str, queryset: QuerySet) -> Iterator[dict[str, Any]]:
+    """The rows of ``queryset`` as ``{column: value}`` of ``SOURCES[kind]``, streamed."""
+    columns = COLUMNS[kind]
+    for row in _stream(queryset, *(field for _, field in SOURCES[kind])):
+        yield dict(zip(columns, row, strict=True))
+
+
 def _decision_rows(sel: Selection) -> Iterator[dict[str, Any]]:
-    fields = (
-        "id",
-        "created_at",
-        "agent_key__prefix",
-        "actor",
-        "action",
-        "resource",
-        "ai_system",
-        "outcome",
-        "reason",
-        "risk_score",
-        "risk_level",
-        "policy_version",
-        "context_commitment",
-        "response_unconfirmed",
-        "anonymised_at",
-        "ledger_seq",
-        "ledger_entry_hash",
-    )
-    for row in _stream(decisions_in(sel), *fields):
-        values = dict(zip(COLUMNS[RecordType.DECISIONS], row, strict=True))
+    for values in _records(RecordType.DECISIONS, decisions_in(sel)):
         values["decision_id"] = str(values["decision_id"])
         values["created_at"] = rfc3339(values["created_at"])
         values["anonymised_at"] = rfc3339(values["anonymised_at"])
@@ -386,24 +384,7 @@ def _decision_rows(sel: Selection) -> Iterator[dict[str, Any]]:
 
 
 def _escalation_rows(sel: Selection) -> Iterator[dict[str, Any]]:
-    fields = (
-        "id",
-        "decision_id",
-        "created_at",
-        "priority",
-        "status",
-        "resolution",
-        "sla_deadline",
-        "acknowledged_at",
-        "resolved_at",
-        "resolved_by_id",
-        "reason_commitment",
-        "note_commitment",
-        "created_ledger_seq",
-        "resolved_ledger_seq",
-    )
-    for row in _stream(escalations_in(sel), *fields):
-        values = dict(zip(COLUMNS[RecordType.ESCALATIONS], row, strict=True))
+    for values in _records(RecordType.ESCALATIONS, escalations_in(sel)):
         for key in ("escalation_id", "decision_id"):
             values[key] = str(values[key])
         for key in ("created_at", "sla_deadline", "acknowledged_at", "resolved_at"):
@@ -414,20 +395,7 @@ def _escalation_rows(sel: Selection) -> Iterator[dict[str, Any]]:
 
 
 def _override_rows(sel: Selection) -> Iterator[dict[str, Any]]:
-    fields = (
-        "id",
-        "decision_id",
-        "created_at",
-        "override_type",
-        "previous_outcome",
-        "outcome",
-        "executed_by_id",
-        "expires_at",
-        "justification_commitment",
-        "ledger_seq",
-    )
-    for row in _stream(overrides_in(sel), *fields):
-        values = dict(zip(COLUMNS[RecordType.OVERRIDES], row, strict=True))
+    for values in _records(RecordType.OVERRIDES, overrides_in(sel)):
         values["override_id"] = str(values["override_id"])
         values["decision_id"] = str(values["decision_id"])
         values["created_at"] = rfc3339(values["created_at"])
@@ -437,40 +405,13 @@ def _override_rows(sel: Selection) -> Iterator[dict[str, Any]]:
 
 
 def _policy_rows(sel: Selection) -> Iterator[dict[str, Any]]:
-    fields = (
-        "version_hash",
-        "name",
-        "version",
-        "mode",
-        "dialect",
-        "relation_count",
-        "loaded_by",
-        "created_at",
-        "ledger_seq",
-    )
-    for row in _stream(policies_in(sel), *fields):
-        values = dict(zip(COLUMNS[RecordType.POLICIES], row, strict=True))
+    for values in _records(RecordType.POLICIES, policies_in(sel)):
         values["created_at"] = rfc3339(values["created_at"])
         yield values
 
 
 def _evidence_rows(sel: Selection) -> Iterator[dict[str, Any]]:
-    fields = (
-        "id",
-        "artifact_type",
-        "title",
-        "sha256",
-        "size_bytes",
-        "media_type",
-        "source",
-        "registered_by",
-        "created_at",
-        "retention_until",
-        "expired_at",
-        "ledger_seq",
-    )
-    for row in _stream(evidence_in(sel), *fields):
-        values = dict(zip(COLUMNS[RecordType.EVIDENCE], row, strict=True))
+    for values in _records(RecordType.EVIDENCE, evidence_in(sel)):
         values["artifact_id"] = str(values["artifact_id"])
         for key in ("created_at", "retention_until", "expired_at"):
             values[key] = rfc3339(values[key])
